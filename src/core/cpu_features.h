@@ -1,0 +1,31 @@
+// CPU feature detection, read once. Kernel variants declare the ISA they need; the registry picks the
+// best variant whose ISA the running CPU has (decided at prepare, never per call).
+#pragma once
+
+#include <string>
+
+namespace verge {
+
+enum class Isa : unsigned char {
+  kScalar = 0,  // portable C++ (compiler auto-vectorization only)
+  kAvx2Fma,     // AVX2 + FMA3 (Haswell+, Zen 1+)
+  kAvx512,      // AVX-512 F/BW/VL/DQ (Skylake-X+, Zen 4)
+  kAvx512Vnni,  // + VNNI
+  kNeon,        // AArch64 Advanced SIMD (reserved for ARM variants)
+};
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
+  bool avx512_vnni = false, avx512_bf16 = false;
+  bool neon = false;
+  std::string brand;
+};
+
+const CpuFeatures& cpu_features();
+bool cpu_has(Isa isa);
+const char* isa_name(Isa isa);
+// Highest ISA level available (for messages / inspect).
+Isa best_isa();
+
+}  // namespace verge

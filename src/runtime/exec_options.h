@@ -1,0 +1,18 @@
+#pragma once
+
+namespace verge {
+
+class ThreadPool;
+
+enum class KernelPolicy : unsigned char {
+  kBest,       // the fastest registered variant the CPU supports, else the reference kernel
+  kReference,  // always the reference kernels (the oracle)
+};
+
+struct ExecOptions {
+  KernelPolicy kernels = KernelPolicy::kBest;
+  ThreadPool* pool = nullptr;  // not owned; nullptr = single-threaded
+  bool fold_constants = true;  // evaluate nodes whose inputs are all known at plan time
+};
+
+}  // namespace verge

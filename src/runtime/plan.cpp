@@ -1,0 +1,361 @@
+#include "runtime/plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/thread_pool.h"
+#include "kernels/registry.h"
+
+namespace verge {
+
+struct Plan::Slot {
+  enum class Kind : uint8_t { kUnset, kBound, kConstant, kArena, kDynamic };
+  Kind kind = Kind::kUnset;
+  TensorType type;
+  const Tensor* constant = nullptr;
+  Tensor tensor;  // the view kernels read/write
+  size_t offset = 0;
+  size_t bytes = 0;
+  int def = -1;
+  int last_use = -1;
+};
+
+struct Plan::Step {
+  ir::NodeId node_id = -1;
+  const ir::Node* node = nullptr;
+  bool dynamic = false;
+  std::unique_ptr<Kernel> kernel;
+  std::vector<ir::ValueId> in_values;  // regular then implicit inputs; kNoValue for omitted
+  std::vector<const Tensor*> inputs;
+  std::vector<Tensor*> outputs;
+  size_t scratch_offset = 0;
+  size_t scratch_bytes = 0;
+  void* scratch = nullptr;
+  // Dynamic nodes: kernel prepared for these input types, re-prepared when they change.
+  std::vector<TensorType> prepared_types;
+  std::shared_ptr<void> dynamic_scratch;
+};
+
+namespace {
+constexpr size_t kAlign = 64;
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+std::shared_ptr<void> aligned_buffer(size_t bytes) {
+  void* p = std::aligned_alloc(kAlign, align_up(std::max<size_t>(bytes, 1)));
+  if (!p) return nullptr;
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+std::vector<ir::ValueId> step_inputs(const ir::Node& n) {
+  std::vector<ir::ValueId> v = n.inputs;
+  v.insert(v.end(), n.implicit_inputs.begin(), n.implicit_inputs.end());
+  return v;
+}
+}  // namespace
+
+Plan::~Plan() = default;
+
+Result<std::unique_ptr<Plan>> Plan::build(const ir::Graph& graph, std::span<const ValueBinding> bindings,
+                                          const ExecOptions& options) {
+  std::unique_ptr<Plan> p(new Plan());
+  p->graph_ = &graph;
+  p->options_ = options;
+  p->bindings_.assign(bindings.begin(), bindings.end());
+  p->slots_.resize(graph.values.size());
+  for (size_t v = 0; v < graph.values.size(); ++v) {
+    const ir::Value& val = graph.values[v];
+    if (!val.constant) continue;
+    Slot& s = p->slots_[v];
+    s.kind = Slot::Kind::kConstant;
+    s.constant = val.constant.get();
+    s.type = {val.constant->dtype(), val.constant->shape()};
+  }
+  for (const ValueBinding& b : p->bindings_) {
+    Slot& s = p->slots_[static_cast<size_t>(b.value)];
+    s.type = b.type;
+    if (b.constant) {
+      s.kind = Slot::Kind::kConstant;
+      s.constant = b.constant;
+    } else {
+      s.kind = Slot::Kind::kBound;
+    }
+  }
+  VERGE_RETURN_IF_ERROR(p->plan_nodes());
+  VERGE_RETURN_IF_ERROR(p->plan_memory());
+  return p;
+}
+
+Status Plan::plan_nodes() {
+  const ir::Graph& g = *graph_;
+  std::vector<const TensorType*> in_types;
+  std::vector<const Tensor*> in_values;
+  std::vector<TensorType> out_types;
+  for (size_t id = 0; id < g.nodes.size(); ++id) {
+    const ir::Node& node = g.nodes[id];
+    const auto node_id = static_cast<ir::NodeId>(id);
+    if (node.op == OpId::kUnknown)
+      return Status::unsupported(fmt::format("{}: operator '{}{}{}' is not supported by Verge", node.label(node_id),
+                                             node.domain, node.domain.empty() ? "" : ".", node.op_type));
+    const OpInfo& info = op_info(node.op);
+    Step step;
+    step.node_id = node_id;
+    step.node = &node;
+    step.in_values = step_inputs(node);
+    in_types.assign(step.in_values.size(), nullptr);
+    in_values.assign(step.in_values.size(), nullptr);
+    bool dynamic = false;
+    bool all_constant = true;
+    for (size_t i = 0; i < step.in_values.size(); ++i) {
+      const ir::ValueId v = step.in_values[i];
+      if (v == ir::kNoValue) continue;
+      const Slot& s = slots_[static_cast<size_t>(v)];
+      switch (s.kind) {
+        case Slot::Kind::kUnset:
+          return Status::invalid_model(
+              fmt::format("{}: input '{}' is not produced by any node, initializer or graph input",
+                          node.label(node_id), g.value(v).name));
+        case Slot::Kind::kDynamic: dynamic = true; break;
+        case Slot::Kind::kConstant: in_values[i] = s.constant; [[fallthrough]];
+        default: in_types[i] = &s.type;
+      }
+      all_constant = all_constant && s.kind == Slot::Kind::kConstant;
+    }
+    out_types.assign(node.outputs.size(), TensorType{});
+    if (!dynamic) {
+      // InferFns see only the regular inputs; implicit inputs belong to subgraphs.
+      const size_t n_regular = node.inputs.size();
+      InferContext ctx(g, node, std::span(in_types).first(n_regular), std::span(in_values).first(n_regular),
+                       out_types);
+      Status st = info.infer(ctx);
+      if (st.code() == StatusCode::kNeedsValue) dynamic = true;
+      else if (!st.is_ok()) return st.with_context(node.label(node_id));
+    }
+    if (dynamic) {
+      step.dynamic = true;
+      for (ir::ValueId o : node.outputs)
+        if (o != ir::kNoValue) slots_[static_cast<size_t>(o)].kind = Slot::Kind::kDynamic;
+      ++stats_.dynamic_nodes;
+      steps_.push_back(std::move(step));
+      continue;
+    }
+    for (size_t o = 0; o < node.outputs.size(); ++o)
+      if (node.outputs[o] != ir::kNoValue && out_types[o].dtype == DType::kUndefined)
+        return Status::internal(fmt::format("{}: shape inference left output {} undefined", node.label(node_id), o));
+
+    const bool shape_only = (node.op == OpId::Shape || node.op == OpId::Size) && in_types[0] != nullptr;
+    const bool fold = options_.fold_constants && node.op != OpId::If && (all_constant || shape_only);
+    PrepareContext pctx(g, node, in_types, in_values, out_types, options_);
+    std::unique_ptr<Kernel> kernel = select_kernel(pctx, fold ? KernelPolicy::kReference : options_.kernels);
+    VERGE_RETURN_IF_ERROR(kernel->prepare(pctx).with_context(node.label(node_id)));
+
+    if (fold) {
+      std::vector<Tensor> shape_views;
+      std::vector<const Tensor*> ins(in_values);
+      if (shape_only) {
+        shape_views.push_back(Tensor::wrap(in_types[0]->dtype, in_types[0]->shape, static_cast<void*>(nullptr)));
+        ins[0] = &shape_views[0];
+      }
+      std::vector<Tensor> outs(node.outputs.size());
+      std::vector<Tensor*> out_ptrs(node.outputs.size(), nullptr);
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        if (node.outputs[o] == ir::kNoValue) continue;
+        VERGE_ASSIGN_OR_RETURN(outs[o], Tensor::allocate(out_types[o].dtype, out_types[o].shape));
+        out_ptrs[o] = &outs[o];
+      }
+      std::shared_ptr<void> scratch = aligned_buffer(pctx.scratch_bytes());
+      RunContext rc{ins, out_ptrs, scratch.get(), nullptr, &options_};
+      VERGE_RETURN_IF_ERROR(kernel->run(rc).with_context(node.label(node_id)));
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        if (node.outputs[o] == ir::kNoValue) continue;
+        auto t = std::make_shared<const Tensor>(std::move(outs[o]));
+        Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
+        s.kind = Slot::Kind::kConstant;
+        s.type = out_types[o];
+        s.constant = t.get();
+        folded_.push_back(std::move(t));
+      }
+      ++stats_.folded_nodes;
+      continue;
+    }
+    step.kernel = std::move(kernel);
+    step.scratch_bytes = pctx.scratch_bytes();
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      if (node.outputs[o] == ir::kNoValue) continue;
+      Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
+      s.kind = Slot::Kind::kArena;
+      s.type = out_types[o];
+    }
+    ++stats_.static_nodes;
+    steps_.push_back(std::move(step));
+  }
+  for (ir::ValueId o : g.outputs)
+    if (slots_[static_cast<size_t>(o)].kind == Slot::Kind::kUnset)
+      return Status::invalid_model(fmt::format("graph output '{}' is never produced", g.value(o).name));
+  return Status::ok();
+}
+
+Status Plan::plan_memory() {
+  const ir::Graph& g = *graph_;
+  const int end = static_cast<int>(steps_.size());
+  for (int s = 0; s < end; ++s) {
+    const Step& step = steps_[static_cast<size_t>(s)];
+    for (ir::ValueId v : step.in_values)
+      if (v != ir::kNoValue) slots_[static_cast<size_t>(v)].last_use = s;
+    for (ir::ValueId v : step.node->outputs) {
+      if (v == ir::kNoValue) continue;
+      Slot& sl = slots_[static_cast<size_t>(v)];
+      sl.def = s;
+      sl.last_use = std::max(sl.last_use, s);
+    }
+  }
+  for (ir::ValueId o : g.outputs) slots_[static_cast<size_t>(o)].last_use = end;
+
+  struct Block {
+    size_t bytes;
+    int begin, end;
+    size_t* offset;
+  };
+  std::vector<Block> blocks;
+  for (Slot& s : slots_) {
+    if (s.kind != Slot::Kind::kArena) continue;
+    s.bytes = align_up(static_cast<size_t>(shape_numel(s.type.shape)) * dtype_size(s.type.dtype));
+    blocks.push_back({s.bytes, s.def, s.last_use, &s.offset});
+  }
+  for (int s = 0; s < end; ++s) {
+    Step& step = steps_[static_cast<size_t>(s)];
+    if (step.scratch_bytes) blocks.push_back({align_up(step.scratch_bytes), s, s, &step.scratch_offset});
+  }
+  for (const Block& b : blocks) stats_.naive_bytes += b.bytes;
+  // Greedy by size (TFLite's strategy): place big blocks first at the lowest offset that does not
+  // collide with an already placed block whose lifetime overlaps.
+  std::vector<size_t> order(blocks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return blocks[a].bytes > blocks[b].bytes; });
+  std::vector<size_t> placed;
+  size_t total = 0;
+  for (size_t idx : order) {
+    Block& b = blocks[idx];
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (size_t j : placed) {
+      const Block& o = blocks[j];
+      if (o.begin <= b.end && b.begin <= o.end) busy.emplace_back(*o.offset, *o.offset + o.bytes);
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t off = 0;
+    for (auto [lo, hi] : busy) {
+      if (off + b.bytes <= lo) break;
+      off = std::max(off, hi);
+    }
+    *b.offset = off;
+    total = std::max(total, off + b.bytes);
+    placed.push_back(idx);
+  }
+  stats_.arena_bytes = total;
+  arena_ = aligned_buffer(total);
+  if (!arena_)
+    return Status(StatusCode::kResourceExhausted, fmt::format("cannot allocate a {} byte arena", total));
+  auto* base = static_cast<unsigned char*>(arena_.get());
+
+  for (Slot& s : slots_) {
+    switch (s.kind) {
+      case Slot::Kind::kArena: s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, base + s.offset); break;
+      case Slot::Kind::kBound: s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, static_cast<void*>(nullptr)); break;
+      case Slot::Kind::kConstant: s.tensor = *s.constant; break;
+      default: break;
+    }
+  }
+  for (Step& step : steps_) {
+    step.inputs.assign(step.in_values.size(), nullptr);
+    for (size_t i = 0; i < step.in_values.size(); ++i)
+      if (step.in_values[i] != ir::kNoValue) step.inputs[i] = &slots_[static_cast<size_t>(step.in_values[i])].tensor;
+    step.outputs.assign(step.node->outputs.size(), nullptr);
+    for (size_t o = 0; o < step.node->outputs.size(); ++o)
+      if (step.node->outputs[o] != ir::kNoValue) step.outputs[o] = &slots_[static_cast<size_t>(step.node->outputs[o])].tensor;
+    step.scratch = step.scratch_bytes ? base + step.scratch_offset : nullptr;
+  }
+  outputs_.clear();
+  output_types_.clear();
+  for (ir::ValueId o : g.outputs) {
+    const Slot& s = slots_[static_cast<size_t>(o)];
+    outputs_.push_back(s.tensor);
+    output_types_.push_back(s.kind == Slot::Kind::kDynamic ? TensorType{} : s.type);
+  }
+  return Status::ok();
+}
+
+Status Plan::run_dynamic(Step& step) {
+  const ir::Node& node = *step.node;
+  std::vector<TensorType> types(step.in_values.size());
+  std::vector<const TensorType*> type_ptrs(step.in_values.size(), nullptr);
+  std::vector<const Tensor*> constants(step.in_values.size(), nullptr);
+  for (size_t i = 0; i < step.in_values.size(); ++i) {
+    const ir::ValueId v = step.in_values[i];
+    if (v == ir::kNoValue) continue;
+    Slot& s = slots_[static_cast<size_t>(v)];
+    step.inputs[i] = &s.tensor;
+    types[i] = {s.tensor.dtype(), s.tensor.shape()};
+    type_ptrs[i] = &types[i];
+    if (s.kind == Slot::Kind::kConstant) constants[i] = s.constant;
+  }
+  std::vector<TensorType> out_types(node.outputs.size());
+  const size_t n_regular = node.inputs.size();
+  InferContext ctx(*graph_, node, std::span(type_ptrs).first(n_regular), std::span(step.inputs).first(n_regular),
+                   out_types);
+  Status st = op_info(node.op).infer(ctx);
+  if (!st.is_ok()) return st.with_context(node.label(step.node_id));
+  if (!step.kernel || step.prepared_types != types) {
+    PrepareContext pctx(*graph_, node, type_ptrs, constants, out_types, options_);
+    step.kernel = select_kernel(pctx, options_.kernels);
+    VERGE_RETURN_IF_ERROR(step.kernel->prepare(pctx).with_context(node.label(step.node_id)));
+    step.prepared_types = types;
+    step.dynamic_scratch = aligned_buffer(pctx.scratch_bytes());
+  }
+  for (size_t o = 0; o < node.outputs.size(); ++o) {
+    if (node.outputs[o] == ir::kNoValue) continue;
+    Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
+    VERGE_ASSIGN_OR_RETURN(s.tensor, Tensor::allocate(out_types[o].dtype, out_types[o].shape));
+    step.outputs[o] = &s.tensor;
+  }
+  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), options_.pool, &options_};
+  return step.kernel->run(rc).with_context(node.label(step.node_id));
+}
+
+Status Plan::run(std::span<const Tensor* const> bound) {
+  for (size_t i = 0; i < bindings_.size() && i < bound.size(); ++i) {
+    Slot& s = slots_[static_cast<size_t>(bindings_[i].value)];
+    if (s.kind == Slot::Kind::kBound) s.tensor.reset_data(const_cast<void*>(bound[i]->raw()));
+  }
+  for (Step& step : steps_) {
+    if (step.dynamic) {
+      VERGE_RETURN_IF_ERROR(run_dynamic(step));
+      continue;
+    }
+    RunContext rc{step.inputs, step.outputs, step.scratch, options_.pool, &options_};
+    Status st = step.kernel->run(rc);
+    if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
+  }
+  const ir::Graph& g = *graph_;
+  for (size_t k = 0; k < g.outputs.size(); ++k) {
+    const Slot& s = slots_[static_cast<size_t>(g.outputs[k])];
+    if (s.kind == Slot::Kind::kBound) outputs_[k].reset_data(const_cast<void*>(s.tensor.raw()));
+    else if (s.kind == Slot::Kind::kDynamic) outputs_[k] = s.tensor;
+  }
+  return Status::ok();
+}
+
+const TensorType* Plan::value_type(ir::ValueId v) const {
+  const Slot& s = slots_[static_cast<size_t>(v)];
+  return s.kind == Slot::Kind::kUnset || s.kind == Slot::Kind::kDynamic ? nullptr : &s.type;
+}
+
+std::vector<std::pair<std::string, std::string>> Plan::kernel_choices() const {
+  std::vector<std::pair<std::string, std::string>> r;
+  for (const Step& s : steps_)
+    r.emplace_back(s.node->label(s.node_id), s.kernel ? s.kernel->name() : "dynamic");
+  return r;
+}
+
+}  // namespace verge

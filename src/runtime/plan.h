@@ -1,0 +1,82 @@
+// Plan: a graph prepared for one set of concrete input types. Built once, run many times.
+//
+// build():
+//   1. binds graph inputs (and, for subgraphs, outer-scope values) to concrete types;
+//   2. walks nodes in order running each op's InferFn; nodes whose inputs are all known constants are
+//      evaluated right away (constant folding: initializers, shape subgraphs), Shape/Size of a value of
+//      known type are folded too; a node whose output shape depends on a value only known at run time
+//      (and every node downstream of it) becomes "dynamic";
+//   3. selects and prepares a kernel per static node (weights packed, scratch requested);
+//   4. plans memory: every static intermediate value and every kernel's scratch gets an offset in one
+//      arena, reusing memory between values whose lifetimes do not overlap (greedy by size);
+//   5. wires tensor views so run() only binds input pointers and calls kernels.
+// run(): no heap allocation unless the plan has dynamic nodes (their outputs are allocated per run).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/infer.h"
+#include "kernels/kernel.h"
+#include "runtime/exec_options.h"
+
+namespace verge {
+
+// A value supplied from outside the graph: a graph input, or an outer-scope value of a subgraph.
+struct ValueBinding {
+  ir::ValueId value = ir::kNoValue;
+  TensorType type;
+  const Tensor* constant = nullptr;  // set when the value is known at plan time
+};
+
+struct PlanStats {
+  size_t arena_bytes = 0;
+  size_t naive_bytes = 0;  // sum of all intermediate sizes (what no reuse would need)
+  int static_nodes = 0;
+  int dynamic_nodes = 0;
+  int folded_nodes = 0;
+};
+
+class Plan {
+ public:
+  ~Plan();
+  // `graph` must outlive the plan. Bindings must cover every graph input and every outer-scope value the
+  // graph reads.
+  static Result<std::unique_ptr<Plan>> build(const ir::Graph& graph, std::span<const ValueBinding> bindings,
+                                             const ExecOptions& options);
+
+  // Runs with tensors for the bindings, in the same order. Types must equal the planned ones (the caller
+  // checks at its boundary). Output views stay valid until the next run() or the plan's destruction.
+  [[nodiscard]] Status run(std::span<const Tensor* const> bound);
+  std::span<const Tensor> outputs() const { return outputs_; }
+  // Types of the graph outputs; dtype undefined / empty shape for outputs of dynamic nodes.
+  const std::vector<TensorType>& output_types() const { return output_types_; }
+  const PlanStats& stats() const { return stats_; }
+  // Concrete type of a value of the planned graph; nullptr if unknown until run time (dynamic).
+  const TensorType* value_type(ir::ValueId v) const;
+  // Names of the kernel chosen per static node ("ref", variant name), for inspect/debug.
+  std::vector<std::pair<std::string, std::string>> kernel_choices() const;
+
+ private:
+  struct Slot;
+  struct Step;
+  Plan() = default;
+  Status plan_nodes();
+  Status plan_memory();
+  Status run_dynamic(Step& step);
+
+  const ir::Graph* graph_ = nullptr;
+  ExecOptions options_;
+  std::vector<ValueBinding> bindings_;
+  std::vector<Slot> slots_;
+  std::vector<Step> steps_;
+  std::vector<std::shared_ptr<const Tensor>> folded_;
+  std::shared_ptr<void> arena_;
+  std::vector<Tensor> outputs_;
+  std::vector<TensorType> output_types_;
+  PlanStats stats_;
+};
+
+}  // namespace verge

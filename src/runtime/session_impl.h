@@ -1,0 +1,38 @@
+// Internal side of verge::Session, for tools and tests that build a session from an in-memory IR model.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "ir/graph.h"
+#include "runtime/exec_options.h"
+#include "runtime/plan.h"
+#include "verge/session.h"
+
+namespace verge {
+
+struct Session::Impl {
+  std::unique_ptr<ir::Model> model;
+  SessionOptions options;
+  std::unique_ptr<ThreadPool> pool;
+  ExecOptions exec;
+  std::vector<IoInfo> inputs, outputs;
+  std::list<std::pair<std::vector<Shape>, std::unique_ptr<Plan>>> plans;  // most recently used first
+  Plan* current = nullptr;
+  std::vector<Shape> current_shapes;
+  std::vector<const Tensor*> bound;
+
+  static Result<std::unique_ptr<Session>> create(ir::Model model, const SessionOptions& options);
+  Result<Plan*> plan_for(const std::vector<Shape>& shapes);
+  Status check_shape(size_t input, const Shape& shape) const;
+  static std::string describe_shape(const IoInfo& in);
+};
+
+// Builds a session over an already imported (or constructed) model.
+inline Result<std::unique_ptr<Session>> make_session(ir::Model model, const SessionOptions& options = {}) {
+  return Session::Impl::create(std::move(model), options);
+}
+
+}  // namespace verge
