@@ -5,6 +5,5 @@ namespace verge {
 
 Status infer_resize(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
 Status infer_non_max_suppression(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
-Status infer_if(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
 
 }  // namespace verge

@@ -10,8 +10,5 @@ Status infer_global_pool(InferContext& c) { return c.unsupported("shape inferenc
 Status infer_gemm(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
 Status infer_matmul(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
 Status infer_einsum(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
-Status infer_quantize_linear(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
-Status infer_dequantize_linear(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
-Status infer_dynamic_quantize_linear(InferContext& c) { return c.unsupported("shape inference for {} is not written yet", c.node().op_type); }
 
 }  // namespace verge
