@@ -67,6 +67,7 @@ class Session {
   [[nodiscard]] Status prepare(const std::vector<Shape>& input_shapes);
   // Runs on inputs given in inputs() order. See the header comment for the lifetime of the result.
   Result<std::span<const Tensor>> run(std::span<const Tensor> inputs);
+  // Convenience for a braced list; copies the Tensor handles (not the data), so it allocates.
   Result<std::span<const Tensor>> run(std::initializer_list<Tensor> inputs) {
     return run(std::span<const Tensor>(inputs.begin(), inputs.size()));
   }

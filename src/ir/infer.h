@@ -58,6 +58,10 @@ class InferContext {
   void set_output(size_t i, const TensorType& t) {
     if (i < outputs_.size()) outputs_[i] = t;
   }
+  // For ops whose output types are only known after computing (If): the node always runs in dynamic
+  // mode and its kernel allocates outputs with RunContext::allocate_output.
+  void outputs_known_after_run() { outputs_after_run_ = true; }
+  bool outputs_after_run() const { return outputs_after_run_; }
 
   template <class... Args>
   Status invalid(fmt::format_string<Args...> f, Args&&... args) const {
@@ -78,6 +82,7 @@ class InferContext {
   std::span<const TensorType* const> inputs_;
   std::span<const Tensor* const> values_;
   std::span<TensorType> outputs_;
+  bool outputs_after_run_ = false;
 };
 
 // Shared helpers for InferFns and kernels.

@@ -64,17 +64,30 @@ class PrepareContext {
   size_t scratch_bytes_ = 0;
 };
 
+// Allocates outputs of kernels whose output shapes are only known after computing (see
+// InferContext::outputs_known_after_run). Only such kernels may call it.
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  virtual Result<Tensor*> allocate(size_t output, DType dtype, const Shape& shape) = 0;
+};
+
 struct RunContext {
   std::span<const Tensor* const> inputs;  // nullptr for omitted optional inputs; implicit inputs follow
   std::span<Tensor* const> outputs;       // nullptr for omitted optional outputs
   void* scratch = nullptr;
   ThreadPool* pool = nullptr;  // nullptr = run on the calling thread
   const ExecOptions* options = nullptr;
+  OutputAllocator* allocator = nullptr;
 
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
   const Tensor& input(size_t i) const { return *inputs[i]; }
   bool has_output(size_t i) const { return i < outputs.size() && outputs[i] != nullptr; }
   Tensor& output(size_t i) const { return *outputs[i]; }
+  Result<Tensor*> allocate_output(size_t i, DType dtype, const Shape& shape) const {
+    if (!allocator) return Status::internal("allocate_output called by a kernel with planned outputs");
+    return allocator->allocate(i, dtype, shape);
+  }
 };
 
 class Kernel {

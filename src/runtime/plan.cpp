@@ -130,7 +130,7 @@ Status Plan::plan_nodes() {
       InferContext ctx(g, node, std::span(in_types).first(n_regular), std::span(in_values).first(n_regular),
                        out_types);
       Status st = info.infer(ctx);
-      if (st.code() == StatusCode::kNeedsValue) dynamic = true;
+      if (st.code() == StatusCode::kNeedsValue || (st.is_ok() && ctx.outputs_after_run())) dynamic = true;
       else if (!st.is_ok()) return st.with_context(node.label(node_id));
     }
     if (dynamic) {
@@ -313,13 +313,27 @@ Status Plan::run_dynamic(Step& step) {
     step.prepared_types = types;
     step.dynamic_scratch = aligned_buffer(pctx.scratch_bytes());
   }
-  for (size_t o = 0; o < node.outputs.size(); ++o) {
-    if (node.outputs[o] == ir::kNoValue) continue;
-    Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
-    VERGE_ASSIGN_OR_RETURN(s.tensor, Tensor::allocate(out_types[o].dtype, out_types[o].shape));
-    step.outputs[o] = &s.tensor;
+  struct SlotAllocator final : OutputAllocator {
+    Plan* plan;
+    Step* step;
+    Result<Tensor*> allocate(size_t o, DType dtype, const Shape& shape) override {
+      if (o >= step->node->outputs.size() || step->node->outputs[o] == ir::kNoValue) return static_cast<Tensor*>(nullptr);
+      Slot& s = plan->slots_[static_cast<size_t>(step->node->outputs[o])];
+      VERGE_ASSIGN_OR_RETURN(s.tensor, Tensor::allocate(dtype, shape));
+      step->outputs[o] = &s.tensor;
+      return &s.tensor;
+    }
+  } allocator;
+  allocator.plan = this;
+  allocator.step = &step;
+  if (!ctx.outputs_after_run()) {
+    for (size_t o = 0; o < node.outputs.size(); ++o)
+      if (node.outputs[o] != ir::kNoValue) VERGE_RETURN_IF_ERROR(allocator.allocate(o, out_types[o].dtype, out_types[o].shape).status());
+  } else {
+    for (Tensor*& t : step.outputs) t = nullptr;
   }
-  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), options_.pool, &options_};
+  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), options_.pool, &options_,
+                ctx.outputs_after_run() ? &allocator : nullptr};
   return step.kernel->run(rc).with_context(node.label(step.node_id));
 }
 

@@ -17,6 +17,7 @@ Action add_run(CLI::App& app);
 Action add_bench(CLI::App& app);
 Action add_conformance(CLI::App& app);
 Action add_export(CLI::App& app);
+Action add_eval(CLI::App& app);
 
 // Prints "error: <status>" to stderr; returns 1 (or 2 for usage-type errors).
 int report_error(const Status& st);

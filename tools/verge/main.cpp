@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add(verge::cli::add_bench);
   add(verge::cli::add_conformance);
   add(verge::cli::add_export);
+  add(verge::cli::add_eval);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();

@@ -309,11 +309,57 @@ class Importer {
   std::map<std::string, int64_t> opsets_;
 };
 
+// External-data locations are checked before anything touches the file system (the ONNX checker
+// probes them): only relative paths inside the model's directory.
+Status check_external_locations(const onnx::GraphProto& g) {
+  auto check = [](const onnx::TensorProto& t) -> Status {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL) return Status::ok();
+    for (const auto& kv : t.external_data()) {
+      if (kv.key() != "location") continue;
+      const fs::path rel(kv.value());
+      bool escapes = kv.value().empty() || rel.is_absolute() || rel.has_root_name();
+      for (const auto& part : rel) escapes = escapes || part == "..";
+      if (escapes)
+        return Status::invalid_model(fmt::format(
+            "tensor '{}': external data location '{}' must be a relative path inside the model directory", t.name(), kv.value()));
+    }
+    return Status::ok();
+  };
+  for (const auto& t : g.initializer()) VERGE_RETURN_IF_ERROR(check(t));
+  for (const auto& n : g.node())
+    for (const auto& a : n.attribute()) {
+      if (a.has_t()) VERGE_RETURN_IF_ERROR(check(a.t()));
+      for (const auto& t : a.tensors()) VERGE_RETURN_IF_ERROR(check(t));
+      if (a.has_g()) VERGE_RETURN_IF_ERROR(check_external_locations(a.g()));
+      for (const auto& sg : a.graphs()) VERGE_RETURN_IF_ERROR(check_external_locations(sg));
+    }
+  return Status::ok();
+}
+
+// onnx::checker::check_model(ModelProto) with the model's directory set, so external data resolves
+// against it rather than the working directory.
+void run_onnx_checker(const onnx::ModelProto& mp, const std::string& base_dir) {
+  namespace ck = onnx::checker;
+  if (!mp.ir_version()) throw ck::ValidationError("The model does not have an ir_version set properly.");
+  if (mp.ir_version() > onnx::IR_VERSION) throw ck::ValidationError("Your model ir_version is higher than the checker's.");
+  ck::CheckerContext ctx;
+  ctx.set_ir_version(static_cast<int>(mp.ir_version()));
+  std::unordered_map<std::string, int> opsets;
+  for (const auto& o : mp.opset_import()) opsets[o.domain()] = static_cast<int>(o.version());
+  if (opsets.empty()) throw ck::ValidationError("model with IR version >= 3 must specify opset_import for ONNX");
+  ctx.set_opset_imports(opsets);
+  ctx.set_model_dir(base_dir);
+  ck::LexicalScopeContext lex;
+  ck::check_graph(mp.graph(), ctx, lex);
+  if (ctx.get_ir_version() >= 8) ck::check_model_local_functions(mp, ctx, lex);
+}
+
 Result<ir::Model> import_proto(const onnx::ModelProto& mp, const std::string& label, const std::string& base_dir,
                                const ImportOptions& options) {
+  VERGE_RETURN_IF_ERROR(check_external_locations(mp.graph()).with_context(label));
   if (options.run_checker) {
     try {
-      onnx::checker::check_model(mp);
+      run_onnx_checker(mp, base_dir);
     } catch (const std::exception& e) {
       std::string msg = e.what();
       // The checker's messages end with a context dump; the first line says what is wrong.

@@ -1,0 +1,143 @@
+// Session and planner behavior: plan caching, memory reuse, constant folding, dynamic shapes, no heap
+// allocation in steady state, and clear errors for bad inputs.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "import/onnx/importer.h"
+#include "io/idx.h"
+#include "op_test.h"
+#include "runtime/session_impl.h"
+
+// Counts heap allocations while g_count_allocations is set (this test binary's global operator new).
+namespace {
+std::atomic<bool> g_count_allocations{false};
+std::atomic<int64_t> g_allocations{0};
+}  // namespace
+void* operator new(size_t n) {
+  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+
+namespace verge {
+namespace {
+
+std::unique_ptr<Session> load_fmnist(SessionOptions so = {}) {
+  auto s = Session::load(test::test_data("fmnist_cnn.onnx"), so);
+  EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+  return s.is_ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(Session, DescribesInputsAndOutputs) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->inputs().size(), 1u);
+  EXPECT_EQ(s->inputs()[0].name, "image");
+  EXPECT_EQ(s->inputs()[0].dtype, DType::kFloat32);
+  EXPECT_EQ(s->inputs()[0].shape, (std::vector<int64_t>{-1, 1, 28, 28}));
+  EXPECT_EQ(s->outputs()[0].name, "logits");
+}
+
+TEST(Session, SteadyStateRunDoesNotAllocate) {
+  for (int threads : {1, 2}) {
+    SessionOptions so;
+    so.threads = threads;
+    auto s = load_fmnist(so);
+    ASSERT_TRUE(s);
+    auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 8);
+    ASSERT_TRUE(ds.is_ok());
+    const std::vector<Tensor> x = {ds->images};  // the span overload: no copies of the input list
+    ASSERT_TRUE(s->run(x).is_ok());               // plans on first use
+    g_allocations = 0;
+    g_count_allocations = true;
+    bool ok = true;
+    for (int i = 0; i < 3; ++i) ok = ok && s->run(x).is_ok();
+    g_count_allocations = false;
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in steady-state runs with " << threads << " threads";
+  }
+}
+
+TEST(Session, ArenaReusesMemoryAcrossLifetimes) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->prepare({{16, 1, 28, 28}}).is_ok());
+  const PlanInfo info = s->plan_info();
+  EXPECT_GT(info.arena_bytes, 0u);
+  EXPECT_LT(info.arena_bytes, info.naive_bytes);  // a chain of ops reuses dead buffers
+  EXPECT_EQ(info.dynamic_nodes, 0);
+}
+
+TEST(Session, ReplansPerShapeAndCaches) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  Tensor four = ds->images;
+  Tensor one = four.reshaped({1, 1, 28, 28});
+  auto a = s->run({four});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> first_row((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  auto b = s->run({one});
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ((*b)[0].shape(), (Shape{1, 10}));
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], first_row[k]);
+  ASSERT_TRUE(s->run({four}).is_ok());
+}
+
+TEST(Session, RejectsWrongInputs) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  Tensor wrong_dtype = Tensor::allocate(DType::kFloat64, {1, 1, 28, 28}).value();
+  auto r = s->run({wrong_dtype});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(), "input 'image' has dtype float64; the model expects float32");
+  Tensor wrong_shape = Tensor::allocate(DType::kFloat32, {1, 1, 28, 27}).value();
+  r = s->run({wrong_shape});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(),
+            "input 'image' has shape 1x1x28x27; the model expects batchx1x28x28 (dimension 3 must be 28)");
+  r = s->run({});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().message(), "the model has 1 inputs; got 0");
+}
+
+TEST(Session, BoolInputsMustHoldZeroOrOne) {
+  test::OpTest t("Not");
+  t.input("X", test::B({2}, {true, false})).output("Y", test::B({2}, {false, true}));
+  auto s = Session::load_from_memory(t.model_bytes());
+  ASSERT_TRUE(s.is_ok());
+  Tensor x = Tensor::allocate(DType::kBool, {2}).value();
+  x.data<uint8_t>()[0] = 7;
+  auto r = (*s)->run({x});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("bool but holds byte 7"), std::string::npos);
+}
+
+TEST(Session, DynamicShapeNodesRunAtRunTime) {
+  // Reshape whose target shape is a runtime input: the plan defers it and runs it dynamically.
+  test::OpTest("Reshape")
+      .input("data", test::F({2, 3}, {1, 2, 3, 4, 5, 6}))
+      .input("shape", test::I64({2}, {3, 2}))
+      .output("reshaped", test::F({3, 2}, {1, 2, 3, 4, 5, 6}))
+      .run();
+}
+
+TEST(Session, ThreadsMustBeInRange) {
+  SessionOptions so;
+  so.threads = 0;
+  auto s = Session::load(test::test_data("fmnist_cnn.onnx"), so);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace verge
