@@ -27,7 +27,10 @@ Result<ConvGeometry> conv_geometry(const ir::Node& node, std::span<const int64_t
   if (g.dilations.size() != n)
     return Status::invalid_model(fmt::format("'dilations' has {} values, expected {}", g.dilations.size(), n));
   if (pads.size() != 2 * n) return Status::invalid_model(fmt::format("'pads' has {} values, expected {}", pads.size(), 2 * n));
+  constexpr int64_t kMax = int64_t{1} << 31;  // keeps every product below int64 overflow
   for (size_t d = 0; d < n; ++d) {
+    if (g.kernel[d] > kMax || g.strides[d] > kMax || g.dilations[d] > kMax || pads[d] > kMax || pads[d + n] > kMax)
+      return Status::invalid_model("kernel_shape, strides, dilations and pads must be at most 2^31");
     if (g.kernel[d] < 1) return Status::invalid_model(fmt::format("kernel size {} must be >= 1", g.kernel[d]));
     if (g.strides[d] < 1) return Status::invalid_model(fmt::format("stride {} must be >= 1", g.strides[d]));
     if (g.dilations[d] < 1) return Status::invalid_model(fmt::format("dilation {} must be >= 1", g.dilations[d]));

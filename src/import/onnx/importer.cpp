@@ -296,6 +296,10 @@ class Importer {
           a.graphs.push_back(std::move(sg));
         }
         break;
+      case AP::SPARSE_TENSOR:
+      case AP::SPARSE_TENSORS: return Status::unsupported("sparse tensor attributes are not supported");
+      case AP::TYPE_PROTO:
+      case AP::TYPE_PROTOS: return Status::unsupported("type attributes are not supported");
       default:
         return Status::unsupported(fmt::format("attribute type {} is not supported", static_cast<int>(t)));
     }

@@ -111,8 +111,17 @@ Status upgrade_batch_norm(Rewrite& r) {
   return Status::ok();
 }
 
-// Upsample (v7: scales attribute, v9: scales input) and Resize v10 -> Resize v13 with
-// coordinate_transformation_mode=asymmetric, which is how both defined output coordinates.
+Status upgrade_gemm(Rewrite& r) {  // v6: `broadcast` attribute; C always broadcasts from v7 on
+  if (r.since() < 7) r.n.remove_attr("broadcast");
+  return Status::ok();
+}
+
+// Upsample (v7: scales attribute, v9: scales input) and Resize-10 -> Resize-13 with
+// coordinate_transformation_mode=asymmetric, which is how both defined output coordinates. Their nearest
+// mode floors the source coordinate on upsampled axes and rounds it up on downsampled ones (as ONNX's
+// Resize-10 tests and ONNX Runtime do). With constant scales that is nearest_mode floor / ceil, and two
+// chained Resize nodes when some axes grow and others shrink (nearest is separable per axis). With
+// run-time scales it stays floor: exact for upsampling, the only thing Upsample allows.
 Status upgrade_upsample(Rewrite& r) {
   ir::Node& n = r.n;
   if (n.op == OpId::Resize && r.since() >= 11) return Status::ok();
@@ -123,15 +132,42 @@ Status upgrade_upsample(Rewrite& r) {
     if (!a) return Status::invalid_model("Upsample-7 requires the 'scales' attribute");
     scales = r.add_const("scales", Tensor::from_vector<float>({static_cast<int64_t>(a->floats.size())}, a->floats));
   }
-  n.attrs.clear();
-  n.op = OpId::Resize;
-  n.op_type = "Resize";
-  n.since_version = 13;
-  n.set_attr(ir::Attribute{.name = "mode", .type = ir::AttrType::kString, .s = mode == "bilinear" ? "linear" : mode});
-  n.set_attr(ir::Attribute{.name = "coordinate_transformation_mode", .type = ir::AttrType::kString, .s = "asymmetric"});
-  n.set_attr(ir::Attribute{.name = "nearest_mode", .type = ir::AttrType::kString, .s = "floor"});
-  ir::ValueId x = n.input(0);
-  n.inputs = {x, ir::kNoValue, scales};
+  auto make_resize = [&](ir::Node& node, ir::ValueId x, ir::ValueId sc, const char* nearest_mode) {
+    node.attrs.clear();
+    node.op = OpId::Resize;
+    node.op_type = "Resize";
+    node.since_version = 13;
+    node.set_attr(ir::Attribute{.name = "mode", .type = ir::AttrType::kString, .s = mode == "bilinear" ? "linear" : mode});
+    node.set_attr(ir::Attribute{.name = "coordinate_transformation_mode", .type = ir::AttrType::kString, .s = "asymmetric"});
+    node.set_attr(ir::Attribute{.name = "nearest_mode", .type = ir::AttrType::kString, .s = nearest_mode});
+    node.inputs = {x, ir::kNoValue, sc};
+  };
+  const ir::ValueId x = n.input(0);
+  const Tensor* sc = scales != ir::kNoValue && r.g.is_constant(scales) ? r.g.value(scales).constant.get() : nullptr;
+  if (mode != "nearest" || !sc) {
+    make_resize(n, x, scales, "floor");
+    return Status::ok();
+  }
+  std::vector<float> up, down;
+  bool grows = false, shrinks = false;
+  for (int64_t i = 0; i < sc->numel(); ++i) {
+    const float v = static_cast<float>(sc->get_as_double(i));
+    grows = grows || v > 1;
+    shrinks = shrinks || v < 1;
+    up.push_back(std::max(v, 1.f));
+    down.push_back(std::min(v, 1.f));
+  }
+  if (!(grows && shrinks)) {
+    make_resize(n, x, scales, shrinks ? "ceil" : "floor");
+    return Status::ok();
+  }
+  const auto len = static_cast<int64_t>(up.size());
+  const ir::ValueId mid = r.add_value("upsampled");
+  ir::Node second{.op = OpId::Resize, .name = n.name + "_downsample", .outputs = n.outputs};
+  make_resize(second, mid, r.add_const("scales_down", Tensor::from_vector<float>({len}, down)), "ceil");
+  make_resize(n, x, r.add_const("scales_up", Tensor::from_vector<float>({len}, up)), "floor");
+  n.outputs = {mid};
+  r.added.push_back(std::move(second));
   return Status::ok();
 }
 
@@ -180,7 +216,7 @@ constexpr Entry kRewrites[] = {
     {"Dropout", upgrade_dropout},     {"BatchNormalization", upgrade_batch_norm},
     {"Upsample", upgrade_upsample},   {"Resize", upgrade_upsample},
     {"Softmax", upgrade_softmax},     {"LogSoftmax", upgrade_softmax},
-    {"Hardmax", upgrade_softmax},
+    {"Hardmax", upgrade_softmax},     {"Gemm", upgrade_gemm},
 };
 
 }  // namespace

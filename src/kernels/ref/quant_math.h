@@ -1,0 +1,90 @@
+// Scalar arithmetic of the quantized ops: rounding, saturation, int32 accumulator wrap-around and the
+// requantization of QLinearConv / QLinearMatMul. This header is the numeric oracle: optimized int8
+// kernels (VNNI, ...) must produce bit-identical results to these functions.
+//
+// Definitions (all exact unless an IEEE rounding is named):
+//
+//   round_half_even(v)   nearest integer to v, ties to the even integer; independent of the FP
+//                        environment's rounding mode. NaN stays NaN, +-inf stays +-inf.
+//
+//   saturate<Q>(r, zp)   r is an integer-valued (or NaN / infinite) double from round_half_even.
+//                        NaN counts as 0. Result = clamp(r + zp, Q's min, Q's max) computed without
+//                        overflow (r is clamped to +-2^31 first).
+//
+//   wrap_int32(acc)      the int64 sum reduced modulo 2^32 into [-2^31, 2^31): exactly what a wrapping
+//                        int32 accumulator produces, whatever the summation order. ONNX says the
+//                        accumulation of ConvInteger / MatMulInteger / QLinear* "may overflow if and only if
+//                        in 32 bits"; Verge accumulates in int64 (no UB) and wraps once at the end.
+//
+//   QuantizeLinear       float x:  q = round_half_even(float(x / scale))   (IEEE float32 division)
+//                        int32 x:  q = round_half_even(double(x) / double(scale))
+//                        y = saturate<Q>(q, zero_point)
+//
+//   DequantizeLinear     y = float(int64(x) - int64(zero_point)) * scale   (one float32 multiply)
+//
+//   Requantization (QLinearConv, QLinearMatMul), per output element:
+//     acc  = wrap_int32( sum_k (x_k - x_zp) * (w_k - w_zp)  [+ bias, QLinearConv] )   (int64 sum)
+//     mult = (double(x_scale) * double(w_scale)) / double(y_scale)   (the product is exact in double;
+//            the division is one IEEE double division; w_scale is per output channel / column where
+//            given, x_scale per row for QLinearMatMul)
+//     v    = double(acc) * mult                                       (one IEEE double multiply)
+//     y    = saturate<Q>(round_half_even(v), y_zp)
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace verge::ref::quant {
+
+// Nearest integer, ties to even, without relying on the current rounding mode. Exact: v - floor(v) is
+// representable for every finite double.
+template <class F>
+inline F round_half_even(F v) {
+  if (!std::isfinite(v)) return v;
+  const F f = std::floor(v);
+  const F frac = v - f;
+  if (frac > F(0.5)) return f + F(1);
+  if (frac < F(0.5)) return f;
+  return std::fmod(f, F(2)) == F(0) ? f : f + F(1);  // tie: pick the even neighbour
+}
+
+// clamp(r + zp) to Q's range; r integer-valued, NaN counts as 0.
+template <class Q>
+inline Q saturate(double r, int32_t zp) {
+  if (std::isnan(r)) r = 0;
+  constexpr double kLimit = 2147483648.0;  // 2^31: beyond this every result saturates anyway
+  r = r < -kLimit ? -kLimit : (r > kLimit ? kLimit : r);
+  const int64_t v = static_cast<int64_t>(r) + zp;
+  constexpr int64_t lo = std::numeric_limits<Q>::min();
+  constexpr int64_t hi = std::numeric_limits<Q>::max();
+  return static_cast<Q>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+// Two's-complement reduction of an int64 sum to int32 (modulo 2^32); conversions are defined in C++20.
+inline int32_t wrap_int32(int64_t acc) { return static_cast<int32_t>(static_cast<uint32_t>(acc)); }
+
+// QuantizeLinear of one value.
+template <class Q>
+inline Q quantize(float x, float scale, int32_t zp) {
+  const float q = x / scale;
+  return saturate<Q>(static_cast<double>(round_half_even(q)), zp);
+}
+template <class Q>
+inline Q quantize(int32_t x, float scale, int32_t zp) {
+  return saturate<Q>(round_half_even(static_cast<double>(x) / static_cast<double>(scale)), zp);
+}
+
+// DequantizeLinear of one value.
+inline float dequantize(int64_t x, int64_t zp, float scale) { return static_cast<float>(x - zp) * scale; }
+
+// Requantization multiplier and step (see the header comment).
+inline double requant_multiplier(float in_scale, float w_scale, float out_scale) {
+  return (static_cast<double>(in_scale) * static_cast<double>(w_scale)) / static_cast<double>(out_scale);
+}
+template <class Q>
+inline Q requantize(int32_t acc, double multiplier, int32_t zp) {
+  return saturate<Q>(round_half_even(static_cast<double>(acc) * multiplier), zp);
+}
+
+}  // namespace verge::ref::quant
