@@ -29,9 +29,17 @@
 
 namespace verge {
 
+// Graph optimization applied when a session is created (see docs/optimizer.md):
+//   kNone      run the model as imported
+//   kBasic     standard-ONNX rewrites: Identity/Dropout removal, constant folding, BatchNorm folding, ...
+//   kExtended  + fused ops (Conv + bias + residual + activation, Gemm + activation)
+//   kAll       + blocked (NCHWc) layout for convolutional regions on AVX2/AVX-512 CPUs
+enum class OptLevel : unsigned char { kNone, kBasic, kExtended, kAll };
+
 struct SessionOptions {
   int threads = 1;                 // total threads for intra-op parallelism (1 = calling thread only)
   bool reference_kernels = false;  // force the reference kernels (the oracle) everywhere
+  OptLevel optimization = OptLevel::kAll;
   size_t plan_cache_size = 8;      // distinct input-shape sets kept prepared
 };
 

@@ -42,6 +42,9 @@ class PrepareContext {
   size_t num_outputs() const { return outputs_.size(); }
   bool has_output(size_t i) const { return i < outputs_.size() && outputs_[i].dtype != DType::kUndefined; }
   const TensorType& output(size_t i) const { return outputs_[i]; }
+  std::span<const TensorType* const> input_types() const { return inputs_; }
+  std::span<const Tensor* const> constants() const { return constants_; }
+  std::span<const TensorType> output_types() const { return outputs_; }
 
   // Bytes of 64-byte aligned scratch memory run() will get in RunContext::scratch.
   void request_scratch(size_t bytes) { scratch_bytes_ = bytes; }

@@ -13,6 +13,8 @@ struct ExecOptions {
   KernelPolicy kernels = KernelPolicy::kBest;
   ThreadPool* pool = nullptr;  // not owned; nullptr = single-threaded
   bool fold_constants = true;  // evaluate nodes whose inputs are all known at plan time
+  bool fold_shapes = true;     // fold Shape/Size of values whose type is known (false: only true constants)
+  bool infer_only = false;     // types only: no kernels for non-folded nodes, no memory plan (optimizer)
 };
 
 }  // namespace verge

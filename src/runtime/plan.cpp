@@ -84,7 +84,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Graph& graph, std::span<cons
     }
   }
   VERGE_RETURN_IF_ERROR(p->plan_nodes());
-  VERGE_RETURN_IF_ERROR(p->plan_memory());
+  if (!options.infer_only) VERGE_RETURN_IF_ERROR(p->plan_memory());
   return p;
 }
 
@@ -145,8 +145,18 @@ Status Plan::plan_nodes() {
       if (node.outputs[o] != ir::kNoValue && out_types[o].dtype == DType::kUndefined)
         return Status::internal(fmt::format("{}: shape inference left output {} undefined", node.label(node_id), o));
 
-    const bool shape_only = (node.op == OpId::Shape || node.op == OpId::Size) && in_types[0] != nullptr;
+    const bool shape_only =
+        options_.fold_shapes && (node.op == OpId::Shape || node.op == OpId::Size) && in_types[0] != nullptr;
     const bool fold = options_.fold_constants && node.op != OpId::If && (all_constant || shape_only);
+    if (!fold && options_.infer_only) {
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        if (node.outputs[o] == ir::kNoValue) continue;
+        Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
+        s.kind = Slot::Kind::kArena;
+        s.type = out_types[o];
+      }
+      continue;
+    }
     PrepareContext pctx(g, node, in_types, in_values, out_types, options_);
     std::unique_ptr<Kernel> kernel = select_kernel(pctx, fold ? KernelPolicy::kReference : options_.kernels);
     VERGE_RETURN_IF_ERROR(kernel->prepare(pctx).with_context(node.label(node_id)));
@@ -358,6 +368,11 @@ Status Plan::run(std::span<const Tensor* const> bound) {
     else if (s.kind == Slot::Kind::kDynamic) outputs_[k] = s.tensor;
   }
   return Status::ok();
+}
+
+const Tensor* Plan::value_constant(ir::ValueId v) const {
+  const Slot& s = slots_[static_cast<size_t>(v)];
+  return s.kind == Slot::Kind::kConstant ? s.constant : nullptr;
 }
 
 const TensorType* Plan::value_type(ir::ValueId v) const {

@@ -47,6 +47,9 @@ class Plan {
   static Result<std::unique_ptr<Plan>> build(const ir::Graph& graph, std::span<const ValueBinding> bindings,
                                              const ExecOptions& options);
 
+  // With ExecOptions::infer_only the plan only infers types and folds constants (no kernels for other
+  // nodes, no arena) and must not be run: for graph passes that need shapes.
+
   // Runs with tensors for the bindings, in the same order. Types must equal the planned ones (the caller
   // checks at its boundary). Output views stay valid until the next run() or the plan's destruction.
   [[nodiscard]] Status run(std::span<const Tensor* const> bound);
@@ -56,6 +59,8 @@ class Plan {
   const PlanStats& stats() const { return stats_; }
   // Concrete type of a value of the planned graph; nullptr if unknown until run time (dynamic).
   const TensorType* value_type(ir::ValueId v) const;
+  // Value known at plan time (initializer or folded), else nullptr.
+  const Tensor* value_constant(ir::ValueId v) const;
   // Names of the kernel chosen per static node ("ref", variant name), for inspect/debug.
   std::vector<std::pair<std::string, std::string>> kernel_choices() const;
 

@@ -6,6 +6,7 @@
 
 #include "core/thread_pool.h"
 #include "import/onnx/importer.h"
+#include "optimize/optimize.h"
 #include "runtime/plan.h"
 #include "runtime/session_impl.h"
 
@@ -27,6 +28,10 @@ IoInfo io_info(const ir::Value& v) {
 
 Result<std::unique_ptr<Session>> Session::Impl::create(ir::Model model, const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
+  OptimizeOptions oo;
+  oo.level = options.optimization;
+  auto passes = optimize(model, oo);
+  if (!passes.is_ok()) return passes.status().with_context("optimizing the model");
   impl->model = std::make_unique<ir::Model>(std::move(model));
   impl->options = options;
   if (options.threads < 1 || options.threads > 256)

@@ -41,24 +41,22 @@ double percentile(std::vector<double> v, double q) {
 
 Action add_bench(CLI::App& app) {
   struct Opts {
-    std::string model, kernels = "best";
+    std::string model;
     std::vector<std::string> shapes;
-    int threads = 1, warmup = 5, runs = 20;
+    int warmup = 5, runs = 20;
+    RuntimeFlags runtime;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand("bench", "Measure latency on random inputs: median/p90/min, load time, peak RSS");
   c->add_option("model", o->model, "ONNX model file")->required();
-  c->add_option("--threads,-t", o->threads, "intra-op threads")->check(CLI::Range(1, 256));
   c->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   c->add_option("--runs", o->runs, "timed runs")->check(CLI::Range(1, 1000000));
   c->add_option("--shape", o->shapes, "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
-  c->add_option("--kernels", o->kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
+  o->runtime.add_to(c);
   c->add_flag("--json", o->json, "print one JSON object as the last line");
   return [o]() -> int {
-    SessionOptions so;
-    so.threads = o->threads;
-    so.reference_kernels = o->kernels == "reference";
+    const SessionOptions so = o->runtime.session_options();
     const auto t0 = std::chrono::steady_clock::now();
     auto session = Session::load(o->model, so);
     if (!session.is_ok()) return report_error(session.status());
@@ -109,15 +107,15 @@ Action add_bench(CLI::App& app) {
     const double mn = *std::min_element(ms.begin(), ms.end());
     const double rss = peak_rss_mb();
     const PlanInfo pi = s.plan_info();
-    fmt::print("model      {}\nthreads    {}\nkernels    {}\nruns       {} (+{} warmup)\n", o->model, o->threads, o->kernels,
+    fmt::print("model      {}\nthreads    {}\nkernels    {}\nruns       {} (+{} warmup)\n", o->model, o->runtime.threads, o->runtime.kernels,
                o->runs, o->warmup);
     fmt::print("median     {:.3f} ms\np90        {:.3f} ms\nmin        {:.3f} ms\nload       {:.1f} ms\n", median, p90, mn, load_ms);
     fmt::print("arena      {:.2f} MiB (without reuse {:.2f} MiB)\npeak RSS   {:.1f} MiB\n",
                static_cast<double>(pi.arena_bytes) / 1048576.0, static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
     if (o->json) {
       nlohmann::json j = {{"model", o->model}, {"median_ms", median}, {"p90_ms", p90},   {"min_ms", mn},
-                          {"load_ms", load_ms}, {"peak_rss_mb", rss},  {"threads", o->threads}, {"runs", o->runs},
-                          {"kernels", o->kernels}, {"arena_bytes", pi.arena_bytes}};
+                          {"load_ms", load_ms}, {"peak_rss_mb", rss},  {"threads", o->runtime.threads}, {"runs", o->runs},
+                          {"kernels", o->runtime.kernels}, {"opt_level", o->runtime.opt_level}, {"arena_bytes", pi.arena_bytes}};
       fmt::print("{}\n", j.dump());
     }
     return 0;

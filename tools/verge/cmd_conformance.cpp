@@ -66,8 +66,8 @@ Result<std::vector<Tensor>> run_dataset(Session& s, const fs::path& ds) {
   return copies;
 }
 
-CaseResult run_case(const fs::path& dir, const std::map<std::string, std::string>& exclusions, bool reference,
-                    bool roundtrip, int threads) {
+CaseResult run_case(const fs::path& dir, const std::map<std::string, std::string>& exclusions,
+                    const SessionOptions& so, bool roundtrip) {
   const std::string name = dir.filename().string();
   const auto excluded = exclusions.find(name);
   // Cases using operators outside Verge's op set are skipped; every other case must pass or be excluded.
@@ -90,9 +90,6 @@ CaseResult run_case(const fs::path& dir, const std::map<std::string, std::string
     if (!bytes.is_ok()) return {CaseResult::kFail, "export: " + bytes.status().to_string()};
     exported = std::move(bytes).value();
   }
-  SessionOptions so;
-  so.reference_kernels = reference;
-  so.threads = threads;
   auto session = make_session(std::move(model).value(), so);
   if (!session.is_ok()) return {CaseResult::kFail, session.status().to_string()};
   std::unique_ptr<Session> session2;
@@ -141,16 +138,15 @@ CaseResult run_case(const fs::path& dir, const std::map<std::string, std::string
 Action add_conformance(CLI::App& app) {
   struct Opts {
     std::vector<std::string> dirs;
-    std::string exclude, kernels = "best";
+    std::string exclude;
     bool roundtrip = false, quiet = false;
-    int threads = 1;
+    RuntimeFlags runtime;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand("conformance", "Run ONNX backend test cases (model.onnx + test_data_set_*/)");
   c->add_option("dirs", o->dirs, "case directories, or directories containing case directories")->required();
   c->add_option("--exclude", o->exclude, "exclusion list: one 'case_name reason' per line");
-  c->add_option("--kernels", o->kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
-  c->add_option("--threads,-t", o->threads, "intra-op threads")->check(CLI::Range(1, 256));
+  o->runtime.add_to(c);
   c->add_flag("--roundtrip", o->roundtrip, "also export each model, re-import it and require identical outputs");
   c->add_flag("--quiet,-q", o->quiet, "print only FAIL lines and the summary");
   return [o]() -> int {
@@ -176,7 +172,7 @@ Action add_conformance(CLI::App& app) {
     }
     int pass = 0, fail = 0, skip = 0;
     for (const fs::path& dir : cases) {
-      CaseResult r = run_case(dir, exclusions, o->kernels == "reference", o->roundtrip, o->threads);
+      CaseResult r = run_case(dir, exclusions, o->runtime.session_options(), o->roundtrip);
       const std::string name = dir.filename().string();
       switch (r.kind) {
         case CaseResult::kPass:

@@ -14,9 +14,9 @@ namespace verge::cli {
 
 Action add_eval(CLI::App& app) {
   struct Opts {
-    std::string model, data, split = "test", kernels = "best";
+    std::string model, data, split = "test";
     int64_t limit = 0, batch = 100;
-    int threads = 1;
+    RuntimeFlags runtime;
     bool json = false;
   };
   auto o = std::make_shared<Opts>();
@@ -26,13 +26,10 @@ Action add_eval(CLI::App& app) {
   c->add_option("--split", o->split, "train | test")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "evaluate only the first N samples");
   c->add_option("--batch", o->batch, "batch size when the model's batch dimension is symbolic")->check(CLI::Range(1, 100000));
-  c->add_option("--threads,-t", o->threads, "intra-op threads")->check(CLI::Range(1, 256));
-  c->add_option("--kernels", o->kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
+  o->runtime.add_to(c);
   c->add_flag("--json", o->json, "last line: {\"top1\": ..., \"top5\": ..., \"samples\": ...}");
   return [o]() -> int {
-    SessionOptions so;
-    so.threads = o->threads;
-    so.reference_kernels = o->kernels == "reference";
+    const SessionOptions so = o->runtime.session_options();
     auto session = Session::load(o->model, so);
     if (!session.is_ok()) return report_error(session.status());
     Session& s = **session;

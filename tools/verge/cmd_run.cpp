@@ -38,21 +38,18 @@ std::string summarize(const Tensor& t) {
 
 Action add_run(CLI::App& app) {
   struct Opts {
-    std::string model, output_dir, kernels = "best";
+    std::string model, output_dir;
     std::vector<std::string> inputs;
-    int threads = 1;
+    RuntimeFlags runtime;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand("run", "Run a model on .npy / .pb inputs and write its outputs as .npy");
   c->add_option("model", o->model, "ONNX model file")->required();
   c->add_option("--input,-i", o->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); repeat per input");
   c->add_option("--output-dir,-o", o->output_dir, "write each output to DIR/<name>.npy");
-  c->add_option("--kernels", o->kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
-  c->add_option("--threads,-t", o->threads, "intra-op threads")->check(CLI::Range(1, 256));
+  o->runtime.add_to(c);
   return [o]() -> int {
-    SessionOptions so;
-    so.threads = o->threads;
-    so.reference_kernels = o->kernels == "reference";
+    const SessionOptions so = o->runtime.session_options();
     auto session = Session::load(o->model, so);
     if (!session.is_ok()) return report_error(session.status());
     Session& s = **session;

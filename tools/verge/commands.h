@@ -5,6 +5,7 @@
 
 #include <functional>
 
+#include "verge/session.h"
 #include "verge/status.h"
 
 namespace verge::cli {
@@ -18,6 +19,16 @@ Action add_bench(CLI::App& app);
 Action add_conformance(CLI::App& app);
 Action add_export(CLI::App& app);
 Action add_eval(CLI::App& app);
+Action add_optimize(CLI::App& app);
+
+// --threads / --kernels / --opt-level, shared by every command that runs a model.
+struct RuntimeFlags {
+  int threads = 1;
+  std::string kernels = "best";
+  std::string opt_level = "all";
+  void add_to(CLI::App* cmd);
+  SessionOptions session_options() const;
+};
 
 // Prints "error: <status>" to stderr; returns 1 (or 2 for usage-type errors).
 int report_error(const Status& st);

@@ -8,6 +8,24 @@
 #include "verge/status.h"
 
 namespace verge::cli {
+void RuntimeFlags::add_to(CLI::App* cmd) {
+  cmd->add_option("--threads,-t", threads, "intra-op threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--kernels", kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
+  cmd->add_option("--opt-level", opt_level, "graph optimization: none | basic | extended | all")
+      ->check(CLI::IsMember({"none", "basic", "extended", "all"}));
+}
+
+SessionOptions RuntimeFlags::session_options() const {
+  SessionOptions so;
+  so.threads = threads;
+  so.reference_kernels = kernels == "reference";
+  so.optimization = opt_level == "none"    ? OptLevel::kNone
+                    : opt_level == "basic" ? OptLevel::kBasic
+                    : opt_level == "extended" ? OptLevel::kExtended
+                                              : OptLevel::kAll;
+  return so;
+}
+
 int report_error(const Status& st) {
   fmt::print(stderr, "error: {}\n", st.to_string());
   return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
@@ -30,6 +48,7 @@ int main(int argc, char** argv) {
   add(verge::cli::add_conformance);
   add(verge::cli::add_export);
   add(verge::cli::add_eval);
+  add(verge::cli::add_optimize);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
