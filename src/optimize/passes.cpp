@@ -303,6 +303,8 @@ int fuse_conv_activation(ir::Graph& g) {
     erase_nodes(g, dead);
     ++changes;
   }
+  // A residual operand may be produced after the convolution: restore topological order.
+  if (changes) (void)g.topological_sort();
   return changes;
 }
 
