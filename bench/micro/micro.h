@@ -1,0 +1,14 @@
+// Shared helpers for microbenchmarks: measured single-core FMA peak and a counter setter that reports
+// GFLOP/s and % of that peak.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+namespace verge::bench {
+
+// Measured fp32 FMA peak of one core in GFLOP/s for the best ISA available (cached; measured once).
+double fma_peak_gflops();
+// Sets counters GFLOPS (rate) and pct_peak on `state` for `flops` floating-point ops per iteration.
+void report_flops(benchmark::State& state, double flops_per_iter);
+
+}  // namespace verge::bench
