@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "ir/graph.h"
+#include "kernels/cpu/act_params.h"
 
 namespace verge {
 
@@ -34,6 +35,10 @@ struct Activation {
     return x;
   }
 };
+
+// Plain-data form for ISA microkernels (kernels/cpu/act_params.h; kind numbering = ActKind).
+inline ActParams to_act_params(const Activation& a) { return ActParams{static_cast<int>(a.kind), a.a, a.b}; }
+static_assert(static_cast<int>(ActKind::kTanh) == 8, "kernels/cpu/vecmath_*.h switch on these values");
 
 // Name used in the `activation` attribute ("" for kNone).
 std::string_view activation_name(ActKind k);

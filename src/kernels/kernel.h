@@ -49,6 +49,11 @@ class PrepareContext {
   // Bytes of 64-byte aligned scratch memory run() will get in RunContext::scratch.
   void request_scratch(size_t bytes) { scratch_bytes_ = bytes; }
   size_t scratch_bytes() const { return scratch_bytes_; }
+  // Declares that run() is correct when output 0 shares memory with input `i` (same byte size), e.g. an
+  // elementwise kernel that reads element k before writing element k. The planner then may run the
+  // node in place when input i is not needed afterwards.
+  void allow_in_place(size_t i) { in_place_input_ = static_cast<int>(i); }
+  int in_place_input() const { return in_place_input_; }
 
   template <class... Args>
   Status invalid(fmt::format_string<Args...> f, Args&&... args) const {
@@ -65,6 +70,7 @@ class PrepareContext {
   std::span<const TensorType> outputs_;
   const ExecOptions& options_;
   size_t scratch_bytes_ = 0;
+  int in_place_input_ = -1;
 };
 
 // Allocates outputs of kernels whose output shapes are only known after computing (see

@@ -33,6 +33,7 @@ struct Plan::Step {
   std::vector<Tensor*> outputs;
   size_t scratch_offset = 0;
   size_t scratch_bytes = 0;
+  int in_place_input = -1;  // output 0 may share input i's memory (kernel-declared)
   void* scratch = nullptr;
   // Dynamic nodes: kernel prepared for these input types, re-prepared when they change.
   std::vector<TensorType> prepared_types;
@@ -192,6 +193,7 @@ Status Plan::plan_nodes() {
     }
     step.kernel = std::move(kernel);
     step.scratch_bytes = pctx.scratch_bytes();
+    step.in_place_input = pctx.in_place_input();
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o] == ir::kNoValue) continue;
       Slot& s = slots_[static_cast<size_t>(node.outputs[o])];
@@ -223,22 +225,67 @@ Status Plan::plan_memory() {
   }
   for (ir::ValueId o : g.outputs) slots_[static_cast<size_t>(o)].last_use = end;
 
+  // In-place execution: output 0 of a step joins the buffer of the input its kernel allows, when that
+  // input is an intermediate whose last use is this step and the sizes match. Groups share one block.
+  std::vector<int> group(slots_.size(), -1);
+  for (size_t v = 0; v < slots_.size(); ++v) {
+    Slot& s = slots_[v];
+    if (s.kind != Slot::Kind::kArena) continue;
+    s.bytes = align_up(static_cast<size_t>(shape_numel(s.type.shape)) * dtype_size(s.type.dtype));
+    group[v] = static_cast<int>(v);
+  }
+  auto root = [&](int v) {
+    while (group[static_cast<size_t>(v)] != v) v = group[static_cast<size_t>(v)];
+    return v;
+  };
+  std::vector<char> is_output(slots_.size(), 0);
+  for (ir::ValueId o : g.outputs) is_output[static_cast<size_t>(o)] = 1;
+  for (int s = 0; s < end; ++s) {
+    const Step& step = steps_[static_cast<size_t>(s)];
+    if (step.in_place_input < 0 || step.dynamic) continue;
+    const ir::ValueId in = step.in_values[static_cast<size_t>(step.in_place_input)];
+    const ir::ValueId out = step.node->output(0);
+    if (in == ir::kNoValue || out == ir::kNoValue) continue;
+    const Slot& si = slots_[static_cast<size_t>(in)];
+    const Slot& so = slots_[static_cast<size_t>(out)];
+    if (si.kind != Slot::Kind::kArena || so.kind != Slot::Kind::kArena || si.last_use != s || si.bytes != so.bytes ||
+        is_output[static_cast<size_t>(in)])
+      continue;
+    bool read_twice = false;  // the same value feeding two inputs of this step
+    for (size_t k = 0; k < step.in_values.size(); ++k)
+      read_twice = read_twice || (static_cast<int>(k) != step.in_place_input && step.in_values[k] == in);
+    if (read_twice) continue;
+    group[static_cast<size_t>(out)] = root(in);
+    ++stats_.in_place_nodes;
+  }
   struct Block {
     size_t bytes;
     int begin, end;
     size_t* offset;
   };
   std::vector<Block> blocks;
-  for (Slot& s : slots_) {
+  std::vector<int> block_of(slots_.size(), -1);
+  for (size_t v = 0; v < slots_.size(); ++v) {
+    Slot& s = slots_[v];
     if (s.kind != Slot::Kind::kArena) continue;
-    s.bytes = align_up(static_cast<size_t>(shape_numel(s.type.shape)) * dtype_size(s.type.dtype));
-    blocks.push_back({s.bytes, s.def, s.last_use, &s.offset});
+    const int r = root(static_cast<int>(v));
+    if (block_of[static_cast<size_t>(r)] < 0) {
+      block_of[static_cast<size_t>(r)] = static_cast<int>(blocks.size());
+      blocks.push_back({s.bytes, s.def, s.last_use, &slots_[static_cast<size_t>(r)].offset});
+    }
+    Block& b = blocks[static_cast<size_t>(block_of[static_cast<size_t>(r)])];
+    b.bytes = std::max(b.bytes, s.bytes);
+    b.begin = std::min(b.begin, s.def);
+    b.end = std::max(b.end, s.last_use);
   }
+  const size_t n_value_blocks = blocks.size();
   for (int s = 0; s < end; ++s) {
     Step& step = steps_[static_cast<size_t>(s)];
     if (step.scratch_bytes) blocks.push_back({align_up(step.scratch_bytes), s, s, &step.scratch_offset});
   }
-  for (const Block& b : blocks) stats_.naive_bytes += b.bytes;
+  for (const Slot& sl : slots_)
+    if (sl.kind == Slot::Kind::kArena) stats_.naive_bytes += sl.bytes;
+  for (size_t b = n_value_blocks; b < blocks.size(); ++b) stats_.naive_bytes += blocks[b].bytes;
   // Greedy by size (TFLite's strategy): place big blocks first at the lowest offset that does not
   // collide with an already placed block whose lifetime overlaps.
   std::vector<size_t> order(blocks.size());
@@ -264,6 +311,8 @@ Status Plan::plan_memory() {
     placed.push_back(idx);
   }
   stats_.arena_bytes = total;
+  for (size_t v = 0; v < slots_.size(); ++v)  // group members share their root's offset
+    if (slots_[v].kind == Slot::Kind::kArena) slots_[v].offset = slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset;
   arena_ = aligned_buffer(total);
   if (!arena_)
     return Status(StatusCode::kResourceExhausted, fmt::format("cannot allocate a {} byte arena", total));

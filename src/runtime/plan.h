@@ -37,6 +37,7 @@ struct PlanStats {
   int static_nodes = 0;
   int dynamic_nodes = 0;
   int folded_nodes = 0;
+  int in_place_nodes = 0;
 };
 
 class Plan {

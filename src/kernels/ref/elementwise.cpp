@@ -21,6 +21,7 @@ class UnaryKernel final : public Kernel {
   Status prepare(PrepareContext& c) override {
     p_ = Op::params(c.node());
     if (!dispatch(Types{}, c.dtype(0), [&]<class T>() { fn_ = &apply<T>; })) return c.unsupported_dtype(c.dtype(0));
+    c.allow_in_place(0);  // element i is read before it is written
     return Status::ok();
   }
   Status run(const RunContext& c) override {
@@ -165,6 +166,7 @@ class ClipKernel final : public Kernel {
       if (c.has_input(i) && shape_numel(c.shape(i)) != 1)
         return c.invalid("Clip bound '{}' must be a scalar, got shape {}", i == 1 ? "min" : "max", shape_to_string(c.shape(i)));
     if (!dispatch(NumericTypes{}, c.dtype(0), [&]<class T>() { fn_ = &apply<T>; })) return c.unsupported_dtype(c.dtype(0));
+    c.allow_in_place(0);
     return Status::ok();
   }
   Status run(const RunContext& c) override {
@@ -204,6 +206,14 @@ class NaryKernel final : public Kernel {
     p_ = Op::params(c.node());
     if (!dispatch(Types{}, c.dtype(0), [&]<class T>() { fn_ = &apply<T>; })) return c.unsupported_dtype(c.dtype(0));
     if constexpr (requires { Op::validate(p_, c.dtype(0)); }) VERGE_RETURN_IF_ERROR(Op::validate(p_, c.dtype(0)));
+    // Output element o reads input elements at offsets <= o only when that input is not broadcast.
+    if constexpr (std::is_void_v<OutT>) {
+      for (size_t i = 0; i < c.num_inputs(); ++i)
+        if (c.shape(i) == c.output(0).shape) {
+          c.allow_in_place(i);
+          break;
+        }
+    }
     return Status::ok();
   }
   Status run(const RunContext& c) override { return fn_(c, bcast_, p_); }
