@@ -180,11 +180,15 @@ class LayoutRewriter {
 
   bool convert_concat(ir::Node& n) {
     if (n.get_int("axis", 0) != 1 && n.get_int("axis", 0) != -3) return false;
+    // At least one blocked input; planar 4-D float inputs are re-laid out (shared ToBlocked).
     std::vector<int64_t> ch;
+    bool any_blocked = false;
     for (ir::ValueId in : n.inputs) {
-      if (!is_blocked(in) || !is_planar_4d(in)) return false;
-      ch.push_back(channels_[static_cast<size_t>(in)]);
+      if (!is_planar_4d(in) || constant_of(g_, in)) return false;
+      any_blocked = any_blocked || is_blocked(in);
+      ch.push_back(type(in)->shape[1]);
     }
+    if (!any_blocked) return false;
     int64_t total = 0;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       total += ch[i];
