@@ -55,7 +55,7 @@ struct IoInfo {
 struct PlanInfo {
   size_t arena_bytes = 0;  // intermediate memory of the current plan
   size_t naive_bytes = 0;  // what it would take without reuse
-  int static_nodes = 0, dynamic_nodes = 0, folded_nodes = 0;
+  int static_nodes = 0, dynamic_nodes = 0, folded_nodes = 0, in_place_nodes = 0;
 };
 
 class Session {
@@ -81,6 +81,14 @@ class Session {
   }
   // Statistics of the most recently used plan.
   PlanInfo plan_info() const;
+
+  // Per-node timing of the current plan: enable, run, then read (node, op, kernel, seconds summed).
+  struct NodeTime {
+    std::string node, op, kernel;
+    double seconds = 0;
+  };
+  void enable_profiling();
+  std::vector<NodeTime> profile() const;
 
   struct Impl;
 

@@ -140,4 +140,27 @@ Status infer_blocked_concat(InferContext& c) {
   return Status::ok();
 }
 
+Status infer_channel_gather(InferContext& c) {
+  VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
+  const std::vector<int64_t> src = c.node().get_ints("sources");
+  if (src.empty() || src.size() % 2) return c.invalid("'sources' must hold (input, channel) pairs");
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
+    VERGE_ASSIGN_OR_RETURN(Shape sp, blocked_spatial(c, i, b));
+    const Shape& s = c.shape(i);
+    if (s[0] != c.shape(0)[0] || !std::equal(s.begin() + 2, s.end(), c.shape(0).begin() + 2))
+      return c.invalid("input {} shape {} does not match input 0 shape {} outside the channels", i, shape_to_string(s),
+                       shape_to_string(c.shape(0)));
+  }
+  for (size_t k = 0; k < src.size(); k += 2) {
+    if (src[k] < 0 || static_cast<size_t>(src[k]) >= c.num_inputs())
+      return c.invalid("source input {} does not exist", src[k]);
+    if (src[k + 1] < 0 || src[k + 1] >= c.shape(static_cast<size_t>(src[k]))[1] * b)
+      return c.invalid("source channel {} is outside input {}", src[k + 1], src[k]);
+  }
+  Shape out = c.shape(0);
+  out[1] = ceil_div(static_cast<int64_t>(src.size() / 2), b);
+  c.set_output(0, c.dtype(0), std::move(out));
+  return Status::ok();
+}
+
 }  // namespace verge

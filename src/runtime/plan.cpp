@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 
@@ -401,14 +402,18 @@ Status Plan::run(std::span<const Tensor* const> bound) {
     Slot& s = slots_[static_cast<size_t>(bindings_[i].value)];
     if (s.kind == Slot::Kind::kBound) s.tensor.reset_data(const_cast<void*>(bound[i]->raw()));
   }
-  for (Step& step : steps_) {
+  const bool profile = !step_seconds_.empty();
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& step = steps_[k];
+    const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (step.dynamic) {
       VERGE_RETURN_IF_ERROR(run_dynamic(step));
-      continue;
+    } else {
+      RunContext rc{step.inputs, step.outputs, step.scratch, options_.pool, &options_};
+      Status st = step.kernel->run(rc);
+      if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
     }
-    RunContext rc{step.inputs, step.outputs, step.scratch, options_.pool, &options_};
-    Status st = step.kernel->run(rc);
-    if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
+    if (profile) step_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   const ir::Graph& g = *graph_;
   for (size_t k = 0; k < g.outputs.size(); ++k) {
@@ -427,6 +432,18 @@ const Tensor* Plan::value_constant(ir::ValueId v) const {
 const TensorType* Plan::value_type(ir::ValueId v) const {
   const Slot& s = slots_[static_cast<size_t>(v)];
   return s.kind == Slot::Kind::kUnset || s.kind == Slot::Kind::kDynamic ? nullptr : &s.type;
+}
+
+void Plan::enable_profiling() { step_seconds_.assign(steps_.size(), 0.0); }
+
+std::vector<NodeProfile> Plan::profile() const {
+  std::vector<NodeProfile> r;
+  for (size_t k = 0; k < steps_.size() && k < step_seconds_.size(); ++k) {
+    const Step& s = steps_[k];
+    r.push_back({s.node->name, s.node->op_type.empty() ? std::string(op_name(s.node->op)) : s.node->op_type,
+                 s.kernel ? s.kernel->name() : "dynamic", step_seconds_[k]});
+  }
+  return r;
 }
 
 std::vector<std::pair<std::string, std::string>> Plan::kernel_choices() const {

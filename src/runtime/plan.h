@@ -40,6 +40,11 @@ struct PlanStats {
   int in_place_nodes = 0;
 };
 
+struct NodeProfile {
+  std::string node, op, kernel;
+  double seconds = 0;  // accumulated over runs since enable_profiling()
+};
+
 class Plan {
  public:
   ~Plan();
@@ -62,6 +67,10 @@ class Plan {
   const TensorType* value_type(ir::ValueId v) const;
   // Value known at plan time (initializer or folded), else nullptr.
   const Tensor* value_constant(ir::ValueId v) const;
+  // Per-step wall time accumulated over subsequent runs (off by default: it costs two clock reads per
+  // node).
+  void enable_profiling();
+  std::vector<NodeProfile> profile() const;
   // Names of the kernel chosen per static node ("ref", variant name), for inspect/debug.
   std::vector<std::pair<std::string, std::string>> kernel_choices() const;
 
@@ -82,6 +91,7 @@ class Plan {
   std::shared_ptr<void> arena_;
   std::vector<Tensor> outputs_;
   std::vector<TensorType> output_types_;
+  std::vector<double> step_seconds_;
   PlanStats stats_;
 };
 

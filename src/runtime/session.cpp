@@ -152,7 +152,19 @@ PlanInfo Session::plan_info() const {
   info.static_nodes = s.static_nodes;
   info.dynamic_nodes = s.dynamic_nodes;
   info.folded_nodes = s.folded_nodes;
+  info.in_place_nodes = s.in_place_nodes;
   return info;
+}
+
+void Session::enable_profiling() {
+  if (impl_->current) impl_->current->enable_profiling();
+}
+
+std::vector<Session::NodeTime> Session::profile() const {
+  std::vector<NodeTime> r;
+  if (!impl_->current) return r;
+  for (const NodeProfile& p : impl_->current->profile()) r.push_back({p.node, p.op, p.kernel, p.seconds});
+  return r;
 }
 
 }  // namespace verge

@@ -186,6 +186,35 @@ TEST(Optimize, SqueezeExcitationStaysBlocked) {
   expect_same_results(b.bytes(), {test::random_tensor(rng, {1, c, 10, 10})});
 }
 
+// A ShuffleNet-v2 unit: channel Split / Slice, Concat and the Reshape-Transpose-Reshape shuffle become
+// channel maps in the blocked layout, materialized once where a convolution reads them.
+TEST(Optimize, ChannelShuffleBecomesChannelMaps) {
+  GraphBuilder b;
+  const int c = 58;  // halves of 29: nothing lines up with a block
+  std::string x = b.input("x", {1, c, 6, 6});
+  std::string t = b.node("Conv", {x, b.constant("w0", test::random_tensor(rng, {c, c, 1, 1}))});
+  std::string x1 = b.node("Slice", {t, b.constant("s0", test::I64({1}, {0})), b.constant("e0", test::I64({1}, {c / 2})),
+                                    b.constant("ax", test::I64({1}, {1}))});
+  std::string x2 = b.node("Slice", {t, b.constant("s1", test::I64({1}, {c / 2})), b.constant("e1", test::I64({1}, {c})),
+                                    b.constant("ax1", test::I64({1}, {1}))});
+  std::string br = b.node("Relu", {b.node("Conv", {x2, b.constant("w1", test::random_tensor(rng, {c / 2, c / 2, 1, 1}))})});
+  std::string cat = b.node("Concat", {x1, br}, {{"axis", int64_t{1}}});
+  std::string r5 = b.node("Reshape", {cat, b.constant("shape5", test::I64({5}, {1, 2, c / 2, 6, 6}))});
+  std::string tr = b.node("Transpose", {r5}, {{"perm", std::vector<int64_t>{0, 2, 1, 3, 4}}});
+  std::string shuffled = b.node("Reshape", {tr, b.constant("shape4", test::I64({4}, {1, c, 6, 6}))});
+  std::string parts = b.node("Split", {shuffled, b.constant("split", test::I64({2}, {c / 2, c / 2}))}, {{"axis", int64_t{1}}}, 2);
+  std::string y = b.node("Conv", {parts + "_1", b.constant("w2", test::random_tensor(rng, {c / 2, c / 2, 1, 1}))});
+  b.output(b.node("Concat", {parts, y}, {{"axis", int64_t{1}}}), {1, c, 6, 6});
+  auto all = optimized_ops(b.bytes(), OptLevel::kAll);
+  EXPECT_EQ(all.count("Transpose"), 0u);
+  EXPECT_EQ(all.count("Reshape"), 0u);
+  EXPECT_EQ(all.count("Slice"), 0u);
+  EXPECT_EQ(all.count("Split"), 0u);
+  EXPECT_EQ(all["FromBlocked"], 1);
+  EXPECT_GE(all["ChannelGather"], 1);
+  expect_same_results(b.bytes(), {test::random_tensor(rng, {1, c, 6, 6})});
+}
+
 TEST(Optimize, RuntimeDivisorKeepsPlanarLayout) {
   GraphBuilder b;
   const int c = 5;

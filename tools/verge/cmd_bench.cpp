@@ -45,7 +45,7 @@ Action add_bench(CLI::App& app) {
     std::vector<std::string> shapes;
     int warmup = 5, runs = 20;
     RuntimeFlags runtime;
-    bool json = false;
+    bool json = false, profile = false;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand("bench", "Measure latency on random inputs: median/p90/min, load time, peak RSS");
@@ -55,6 +55,7 @@ Action add_bench(CLI::App& app) {
   c->add_option("--shape", o->shapes, "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
   o->runtime.add_to(c);
   c->add_flag("--json", o->json, "print one JSON object as the last line");
+  c->add_flag("--profile", o->profile, "time every node and print the time per op type and kernel");
   return [o]() -> int {
     const SessionOptions so = o->runtime.session_options();
     const auto t0 = std::chrono::steady_clock::now();
@@ -94,6 +95,7 @@ Action add_bench(CLI::App& app) {
     const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     for (int i = 0; i < o->warmup; ++i)
       if (auto r = s.run(inputs); !r.is_ok()) return report_error(r.status());
+    if (o->profile) s.enable_profiling();
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(o->runs));
     for (int i = 0; i < o->runs; ++i) {
@@ -112,6 +114,23 @@ Action add_bench(CLI::App& app) {
     fmt::print("median     {:.3f} ms\np90        {:.3f} ms\nmin        {:.3f} ms\nload       {:.1f} ms\n", median, p90, mn, load_ms);
     fmt::print("arena      {:.2f} MiB (without reuse {:.2f} MiB)\npeak RSS   {:.1f} MiB\n",
                static_cast<double>(pi.arena_bytes) / 1048576.0, static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
+    if (o->profile) {
+      std::map<std::pair<std::string, std::string>, std::pair<double, int>> by_op;
+      double total = 0;
+      for (const auto& t : s.profile()) {
+        auto& e = by_op[{t.op, t.kernel}];
+        e.first += t.seconds;
+        ++e.second;
+        total += t.seconds;
+      }
+      std::vector<std::pair<double, std::string>> rows;
+      for (const auto& [k, v] : by_op)
+        rows.emplace_back(v.first, fmt::format("{:<20} {:<34} {:>4} nodes", k.first, k.second, v.second));
+      std::sort(rows.rbegin(), rows.rend());
+      fmt::print("profile (per run; {} runs)\n", o->runs);
+      for (const auto& [sec, label] : rows)
+        fmt::print("  {} {:9.3f} ms {:5.1f}%\n", label, sec * 1e3 / o->runs, 100.0 * sec / std::max(total, 1e-12));
+    }
     if (o->json) {
       nlohmann::json j = {{"model", o->model}, {"median_ms", median}, {"p90_ms", p90},   {"min_ms", mn},
                           {"load_ms", load_ms}, {"peak_rss_mb", rss},  {"threads", o->runtime.threads}, {"runs", o->runs},

@@ -240,8 +240,38 @@ class BlockedConcatRef final : public Kernel {
   std::vector<int64_t> channels_;
 };
 
+// Output channel k = channel sources[2k+1] of input sources[2k] (a permutation / selection / concat).
+class ChannelGatherRef final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    sources_ = c.node().get_ints("sources");
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    Tensor& y = c.output(0);
+    const int64_t b = y.shape().back(), n = y.dim(0), yb = y.dim(1);
+    const int64_t s = y.numel() / (n * yb * b);
+    float* out = y.data<float>();
+    std::memset(out, 0, y.nbytes());
+    for (size_t k = 0; k < sources_.size() / 2; ++k) {
+      const Tensor& x = c.input(static_cast<size_t>(sources_[2 * k]));
+      const int64_t ch = sources_[2 * k + 1], oc = static_cast<int64_t>(k), xb = x.dim(1);
+      for (int64_t i = 0; i < n; ++i) {
+        const float* src = x.data<float>() + ((i * xb + ch / b) * s) * b + ch % b;
+        float* dst = out + ((i * yb + oc / b) * s) * b + oc % b;
+        for (int64_t p = 0; p < s; ++p) dst[p * b] = src[p * b];
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  std::vector<int64_t> sources_;
+};
+
 }  // namespace
 
+std::unique_ptr<Kernel> make_ChannelGather(const ir::Node&) { return std::make_unique<ChannelGatherRef>(); }
 std::unique_ptr<Kernel> make_FusedConv(const ir::Node&) { return std::make_unique<FusedConvRef>(); }
 std::unique_ptr<Kernel> make_FusedGemm(const ir::Node&) { return std::make_unique<FusedGemmRef>(); }
 std::unique_ptr<Kernel> make_ToBlocked(const ir::Node&) { return std::make_unique<ToBlockedRef>(); }
