@@ -1,11 +1,18 @@
 #include "import/onnx/importer.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -120,6 +127,9 @@ class Importer {
         return Status::invalid_model(ctx(fmt::format("initializer '{}' is defined twice", init.name())));
       VERGE_ASSIGN_OR_RETURN(Tensor t, tensor_from_proto(init, base_dir_, ctx(fmt::format("initializer '{}'", init.name()))));
       g.add_constant(init.name(), std::move(t));
+      // The proto is ours and no longer needed for this tensor: free its copy of the weights now, so
+      // import peaks at one copy of the weights instead of two.
+      std::string().swap(*const_cast<onnx::TensorProto&>(init).mutable_raw_data());
     }
     if (gp.sparse_initializer_size() > 0)
       return Status::unsupported(ctx("sparse initializers are not supported"));
@@ -380,17 +390,47 @@ Result<ir::Model> import_proto(const onnx::ModelProto& mp, const std::string& la
 
 }  // namespace
 
+namespace {
+// Parses a ModelProto from a stream with the limits untrusted files need.
+Status parse_model(google::protobuf::io::ZeroCopyInputStream* raw, const std::string& label, onnx::ModelProto* mp) {
+  google::protobuf::io::CodedInputStream in(raw);
+  in.SetTotalBytesLimit(std::numeric_limits<int>::max());
+  in.SetRecursionLimit(64);
+  if (!mp->ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
+    return Status::invalid_model(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)", label));
+  return Status::ok();
+}
+
+// Opens `path` as a protobuf stream (no copy of the file in memory). Size limits and clear errors.
+Status parse_model_file(const std::string& path, onnx::ModelProto* mp) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return Status::invalid_argument(fmt::format("'{}' is a directory, not a model file", path));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::not_found(fmt::format("cannot open '{}': {}", path, std::strerror(errno)));
+  struct stat st {};
+  ::fstat(fd, &st);
+  Status status;
+  if (st.st_size == 0) {
+    status = Status::invalid_model(fmt::format("{}: the file is empty", path));
+  } else if (st.st_size > std::numeric_limits<int>::max()) {
+    status = Status::unsupported(fmt::format("{}: models over 2 GiB must keep weights in external data files", path));
+  } else {
+    google::protobuf::io::FileInputStream file(fd);
+    status = parse_model(&file, path, mp);
+  }
+  ::close(fd);
+  return status;
+}
+}  // namespace
+
 Result<ir::Model> load_model_from_bytes(std::string_view bytes, const std::string& label, const std::string& base_dir,
                                         const ImportOptions& options) {
   if (bytes.empty()) return Status::invalid_model(fmt::format("{}: the file is empty", label));
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
     return Status::unsupported(fmt::format("{}: models over 2 GiB must keep weights in external data files", label));
   onnx::ModelProto mp;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
-  in.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  in.SetRecursionLimit(64);
-  if (!mp.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
-    return Status::invalid_model(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: truncated or corrupt file)", label));
+  google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
+  VERGE_RETURN_IF_ERROR(parse_model(&array, label, &mp));
   return import_proto(mp, label, base_dir, options);
 }
 
@@ -408,20 +448,18 @@ void collect_ops(const onnx::GraphProto& g, std::set<std::string>& out) {
 }  // namespace
 
 Result<std::vector<std::string>> list_operators(const std::string& path) {
-  VERGE_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
   onnx::ModelProto mp;
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
-  in.SetTotalBytesLimit(std::numeric_limits<int>::max());
-  if (!mp.ParseFromCodedStream(&in)) return Status::invalid_model(fmt::format("{}: not a valid ONNX model", path));
+  VERGE_RETURN_IF_ERROR(parse_model_file(path, &mp));
   std::set<std::string> ops;
   collect_ops(mp.graph(), ops);
   return std::vector<std::string>(ops.begin(), ops.end());
 }
 
 Result<ir::Model> load_model(const std::string& path, const ImportOptions& options) {
-  VERGE_ASSIGN_OR_RETURN(std::string bytes, read_file(path));
+  onnx::ModelProto mp;
+  VERGE_RETURN_IF_ERROR(parse_model_file(path, &mp));
   const std::string dir = fs::path(path).parent_path().string();
-  return load_model_from_bytes(bytes, path, dir.empty() ? "." : dir, options);
+  return import_proto(mp, path, dir.empty() ? "." : dir, options);
 }
 
 }  // namespace verge::onnx_io
