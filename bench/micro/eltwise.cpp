@@ -1,6 +1,7 @@
 // Elementwise microbenchmarks (memory-bound: GB/s = bytes read + written per second): reference kernel
 // (Arg kernel=0) vs binary_f32_avx512 / unary_f32_avx512 (1), 1 and 2 threads, on the SE-gate shapes of
-// EfficientNet-B0 / MobileNetV3 (blocked x[N,Cb,H,W,16] * g[N,Cb,1,1,16]) and generic large tensors.
+// EfficientNet-B0 / MobileNetV3 (blocked x[N,Cb,H,W,16] * g[N,Cb,1,1,16]) and generic large tensors;
+// Softmax/LogSoftmax (softmax_f32_avx512) on classifier logits.
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -146,6 +147,13 @@ void BM_EltwiseUnary(benchmark::State& state) {
   run_case(state, Op, "unary_f32_avx512", {random_tensor(rng, {1 << 20})});
 }
 constexpr char kRelu[] = "Relu", kHardSwish[] = "HardSwish", kSigmoid[] = "Sigmoid", kTanh[] = "Tanh";
+// Softmax over the last axis of a batch of classifier logits [64, 1000].
+template <const char* Op>
+void BM_Softmax(benchmark::State& state) {
+  std::mt19937 rng(1);
+  run_case(state, Op, "softmax_f32_avx512", {random_tensor(rng, {64, 1000})});
+}
+constexpr char kSoftmax[] = "Softmax", kLogSoftmax[] = "LogSoftmax";
 
 void args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"kernel", "threads"});
@@ -161,6 +169,8 @@ BENCHMARK(BM_EltwiseUnary<kRelu>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_EltwiseUnary<kHardSwish>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_EltwiseUnary<kSigmoid>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_EltwiseUnary<kTanh>)->Apply(args)->UseRealTime();
+BENCHMARK(BM_Softmax<kSoftmax>)->Apply(args)->UseRealTime();
+BENCHMARK(BM_Softmax<kLogSoftmax>)->Apply(args)->UseRealTime();
 
 }  // namespace
 }  // namespace verge::bench
