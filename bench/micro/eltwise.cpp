@@ -1,7 +1,7 @@
 // Elementwise microbenchmarks (memory-bound: GB/s = bytes read + written per second): reference kernel
 // (Arg kernel=0) vs binary_f32_avx512 / unary_f32_avx512 (1), 1 and 2 threads, on the SE-gate shapes of
 // EfficientNet-B0 / MobileNetV3 (blocked x[N,Cb,H,W,16] * g[N,Cb,1,1,16]) and generic large tensors;
-// Softmax/LogSoftmax (softmax_f32_avx512) on classifier logits.
+// Softmax/LogSoftmax (softmax_f32_avx512) on classifier logits; Resize (resize_f32_2d) 2x upsampling.
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -155,6 +155,38 @@ void BM_Softmax(benchmark::State& state) {
 }
 constexpr char kSoftmax[] = "Softmax", kLogSoftmax[] = "LogSoftmax";
 
+// Resize 2x upsampling of a [1, 64, 56, 56] feature map (FPN/YOLO neck): Arg mode 0 nearest, 1 linear.
+void BM_Resize2x(benchmark::State& state) {
+  std::mt19937 rng(1);
+  ir::Node node = make_node("Resize");
+  ir::Attribute mode;
+  mode.name = "mode";
+  mode.type = ir::AttrType::kString;
+  mode.s = state.range(2) ? "linear" : "nearest";
+  node.set_attr(mode);
+  Tensor x = random_tensor(rng, {1, 64, 56, 56});
+  const double bytes = static_cast<double>(x.nbytes()) * 5;  // read once, write 4x
+  Tensor scales = Tensor::allocate(DType::kFloat32, {4}).value();
+  const float s[4] = {1, 1, 2, 2};
+  std::copy(s, s + 4, scales.data<float>());
+  Tensor roi = Tensor::allocate(DType::kFloat32, {0}).value();
+  NodeRunner r(std::move(node), {std::move(x), std::move(roi), std::move(scales)}, {false, true, true});
+  if (std::string err =
+          r.prepare(state.range(0) ? "resize_f32_2d" : nullptr, static_cast<int>(state.range(1)));
+      !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  for (auto _ : state) r.run();
+  state.SetBytesProcessed(static_cast<int64_t>(bytes) * state.iterations());
+}
+void resize_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"kernel", "threads", "linear"});
+  for (int64_t linear : {0, 1})
+    for (int64_t kernel : {0, 1})
+      for (int64_t threads : {1, 2}) b->Args({kernel, threads, linear});
+}
+
 void args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"kernel", "threads"});
   for (int64_t kernel : {0, 1})
@@ -171,6 +203,7 @@ BENCHMARK(BM_EltwiseUnary<kSigmoid>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_EltwiseUnary<kTanh>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_Softmax<kSoftmax>)->Apply(args)->UseRealTime();
 BENCHMARK(BM_Softmax<kLogSoftmax>)->Apply(args)->UseRealTime();
+BENCHMARK(BM_Resize2x)->Apply(resize_args)->UseRealTime();
 
 }  // namespace
 }  // namespace verge::bench

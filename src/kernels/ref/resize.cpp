@@ -12,7 +12,7 @@
 #include <limits>
 
 #include "kernels/ref/ref_common.h"
-#include "kernels/ref/resize_params.h"
+#include "kernels/ref/resize_taps.h"
 
 namespace verge::ref {
 namespace {
@@ -36,28 +36,6 @@ T from_double(double v) {
   }
 }
 
-// Keys cubic convolution kernel with coefficient a.
-double cubic_weight(double t, double a) {
-  t = std::fabs(t);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-  return 0;
-}
-
-struct AxisGeometry {
-  int64_t in = 1;
-  double scale = 1;           // output / input
-  double length_resized = 1;  // in * scale: fractional when given by 'scales' (as in the ONNX reference)
-  double roi_start = 0, roi_end = 1;
-};
-
-struct Taps {
-  int n = 0;
-  int64_t idx[4] = {};
-  double w[4] = {};
-  bool outside = false;  // tf_crop_and_resize: maps outside the input -> extrapolation_value
-};
-
 class ResizeKernel final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -78,8 +56,8 @@ class ResizeKernel final : public Kernel {
       return c.invalid("coordinate_transformation_mode tf_crop_and_resize requires a 'roi' of {} values",
                        2 * rank_);
     in_strides_ = strides_of(in);
-    geometry_.assign(static_cast<size_t>(rank_), AxisGeometry{});
-    taps_.assign(static_cast<size_t>(rank_), Taps{});
+    geometry_.assign(static_cast<size_t>(rank_), ResizeAxis{});
+    taps_.assign(static_cast<size_t>(rank_), ResizeTaps{});
     out_index_.assign(static_cast<size_t>(rank_), 0);
     tap_index_.assign(static_cast<size_t>(rank_), 0);
     const DType t = c.dtype(0);
@@ -96,7 +74,7 @@ class ResizeKernel final : public Kernel {
     Tensor& y = c.output(0);
     if (y.numel() == 0) return Status::ok();
     for (int d = 0; d < rank_; ++d) {
-      AxisGeometry& g = geometry_[static_cast<size_t>(d)];
+      ResizeAxis& g = geometry_[static_cast<size_t>(d)];
       g.in = x.dim(d);
       const int64_t out = y.dim(d);
       if (use_sizes_) {
@@ -117,98 +95,6 @@ class ResizeKernel final : public Kernel {
   }
 
  private:
-  // Input coordinate of output coordinate x_out on an axis.
-  double original_coordinate(const AxisGeometry& g, int64_t x_out) const {
-    const double x = static_cast<double>(x_out);
-    const double in = static_cast<double>(g.in);
-    switch (p_.coord) {
-      case ResizeCoord::kHalfPixel:
-        return (x + 0.5) / g.scale - 0.5;
-      case ResizeCoord::kPytorchHalfPixel:
-        return g.length_resized > 1 ? (x + 0.5) / g.scale - 0.5 : 0.0;
-      case ResizeCoord::kAlignCorners:
-        return g.length_resized == 1 ? 0.0 : x * (in - 1) / (g.length_resized - 1);
-      case ResizeCoord::kAsymmetric:
-        return x / g.scale;
-      case ResizeCoord::kTfHalfPixelForNN:
-        return (x + 0.5) / g.scale;
-      case ResizeCoord::kTfCropAndResize:
-        return g.length_resized > 1 ? g.roi_start * (in - 1) +
-                                          x * (g.roi_end - g.roi_start) * (in - 1) / (g.length_resized - 1)
-                                    : 0.5 * (g.roi_start + g.roi_end) * (in - 1);
-    }
-    return 0;
-  }
-
-  static int64_t clamp_index(double i, int64_t in) {
-    if (!(i > 0)) return 0;  // also NaN
-    if (i >= static_cast<double>(in - 1)) return in - 1;
-    return static_cast<int64_t>(i);
-  }
-
-  void add_tap(Taps& t, double index, double w, int64_t in) const {
-    if (w == 0) return;  // taps that cannot contribute (also keeps a 0 * inf neighbour out)
-    t.idx[t.n] = clamp_index(index, in);
-    t.w[t.n] = w;
-    ++t.n;
-  }
-
-  void compute_taps(int d, int64_t x_out) {
-    const AxisGeometry& g = geometry_[static_cast<size_t>(d)];
-    Taps& t = taps_[static_cast<size_t>(d)];
-    t = Taps{};
-    const double x = original_coordinate(g, x_out);
-    if (p_.coord == ResizeCoord::kTfCropAndResize && !(x >= 0 && x <= static_cast<double>(g.in - 1))) {
-      t.outside = true;
-      return;
-    }
-    const double x0 = std::floor(x);
-    const double r = x - x0;  // in [0, 1)
-    switch (p_.mode) {
-      case ResizeMode::kNearest: {
-        bool up = false;  // round up to x0 + 1?
-        if (r != 0) {
-          switch (p_.nearest) {
-            case ResizeNearest::kRoundPreferFloor:
-              up = r > 0.5;
-              break;
-            case ResizeNearest::kRoundPreferCeil:
-              up = r >= 0.5;
-              break;
-            case ResizeNearest::kFloor:
-              up = false;
-              break;
-            case ResizeNearest::kCeil:
-              up = true;
-              break;
-            case ResizeNearest::kLegacy:
-              up = g.scale < 1;
-              break;
-          }
-        }
-        add_tap(t, up ? x0 + 1 : x0, 1.0, g.in);
-        break;
-      }
-      case ResizeMode::kLinear:
-        add_tap(t, x0, 1 - r, g.in);
-        add_tap(t, x0 + 1, r, g.in);
-        break;
-      case ResizeMode::kCubic: {
-        double w[4];
-        double sum = 0;
-        for (int k = 0; k < 4; ++k) {
-          const double i = x0 - 1 + k;
-          w[k] = cubic_weight(x - i, p_.cubic_a);
-          if (p_.exclude_outside && (i < 0 || i > static_cast<double>(g.in - 1))) w[k] = 0;
-          sum += w[k];
-        }
-        for (int k = 0; k < 4; ++k)
-          add_tap(t, x0 - 1 + k, p_.exclude_outside && sum != 0 ? w[k] / sum : w[k], g.in);
-        break;
-      }
-    }
-  }
-
   template <class T, bool kNearest>
   void resample(const Tensor& xt, Tensor& yt) {
     const T* x = xt.data<T>();
@@ -216,11 +102,12 @@ class ResizeKernel final : public Kernel {
     const Shape& out = yt.shape();
     const T extrapolated = from_double<T>(p_.extrapolation_value);
     std::fill(out_index_.begin(), out_index_.end(), 0);
-    for (int d = 0; d < rank_; ++d) compute_taps(d, 0);
+    for (int d = 0; d < rank_; ++d)
+      taps_[static_cast<size_t>(d)] = resize_taps(p_, geometry_[static_cast<size_t>(d)], 0);
     const int64_t total = yt.numel();
     for (int64_t o = 0; o < total; ++o) {
       bool outside = false;
-      for (const Taps& t : taps_) outside = outside || t.outside;
+      for (const ResizeTaps& t : taps_) outside = outside || t.outside;
       if (outside) {
         y[o] = extrapolated;
       } else if constexpr (kNearest) {
@@ -232,12 +119,12 @@ class ResizeKernel final : public Kernel {
         double acc = 0;
         std::fill(tap_index_.begin(), tap_index_.end(), 0);
         bool any = true;
-        for (const Taps& t : taps_) any = any && t.n > 0;
+        for (const ResizeTaps& t : taps_) any = any && t.n > 0;
         while (any) {
           double w = 1;
           int64_t off = 0;
           for (int d = 0; d < rank_; ++d) {
-            const Taps& t = taps_[static_cast<size_t>(d)];
+            const ResizeTaps& t = taps_[static_cast<size_t>(d)];
             const int k = tap_index_[static_cast<size_t>(d)];
             w *= t.w[k];
             off += t.idx[k] * in_strides_[static_cast<size_t>(d)];
@@ -259,7 +146,9 @@ class ResizeKernel final : public Kernel {
         out_index_[static_cast<size_t>(d)] = 0;
       }
       if (d < 0) break;
-      for (int e = d; e < rank_; ++e) compute_taps(e, out_index_[static_cast<size_t>(e)]);
+      for (int e = d; e < rank_; ++e)
+        taps_[static_cast<size_t>(e)] =
+            resize_taps(p_, geometry_[static_cast<size_t>(e)], out_index_[static_cast<size_t>(e)]);
     }
   }
 
@@ -269,8 +158,8 @@ class ResizeKernel final : public Kernel {
   bool use_scales_input_ = false, use_sizes_ = false;
   std::vector<double> attr_scales_;
   std::vector<int64_t> in_strides_;
-  std::vector<AxisGeometry> geometry_;
-  std::vector<Taps> taps_;
+  std::vector<ResizeAxis> geometry_;
+  std::vector<ResizeTaps> taps_;
   std::vector<int64_t> out_index_;
   std::vector<int> tap_index_;
   void (ResizeKernel::*fn_)(const Tensor&, Tensor&) = nullptr;
