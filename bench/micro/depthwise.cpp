@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
-#include "depthwise_runner.h"
+#include "node_runner.h"
 #include "micro.h"
 
 namespace verge::bench {

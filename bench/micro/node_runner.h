@@ -1,5 +1,5 @@
 // Runs one node (reference kernel or a named registered variant) on fixed inputs for microbenchmarks:
-// infer, prepare once, then run() per benchmark iteration. Used by depthwise.cpp and pool_reorder.cpp.
+// infer, prepare once, then run() per benchmark iteration. Shared by the microbenchmarks.
 #pragma once
 
 #include <cstdlib>
