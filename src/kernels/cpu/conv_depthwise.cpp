@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/activation.h"
+#include "kernels/cpu/window_geom_build.h"
 #include "kernels/kernel.h"
 
 namespace verge {
@@ -70,23 +71,8 @@ class DepthwiseConv final : public Kernel {
     n_ = x[0];
     cb_ = x[1];
     g_ = DwGeom{};
-    g_.h = x[2];
-    g_.w = x[3];
-    g_.oh = cg.out[0];
-    g_.ow = cg.out[1];
-    g_.kh = cg.kernel[0];
-    g_.kw = cg.kernel[1];
-    g_.sh = cg.strides[0];
-    g_.sw = cg.strides[1];
-    g_.dh = cg.dilations[0];
-    g_.dw = cg.dilations[1];
-    g_.pt = cg.pads_begin[0];
-    g_.pl = cg.pads_begin[1];
+    set_window_geom(g_, cg, x[2], x[3]);
     g_.act = to_act_params(act);
-    // Interior columns: ow * sw - pl >= 0 and ow * sw - pl + (kw - 1) * dw <= w - 1.
-    g_.ow_lo = std::min(g_.ow, (g_.pl + g_.sw - 1) / g_.sw);
-    const int64_t last = g_.w - 1 - (g_.kw - 1) * g_.dw + g_.pl;
-    g_.ow_hi = last < 0 ? g_.ow_lo : std::max(g_.ow_lo, std::min(g_.ow, last / g_.sw + 1));
 
     // Weights [C, 1, kh, kw] -> [Cb][kh][kw][b]; bias -> [Cb][b]; zero padding lanes.
     const int64_t taps = g_.kh * g_.kw;

@@ -11,15 +11,12 @@
 #include <cstdint>
 
 #include "kernels/cpu/act_params.h"
+#include "kernels/cpu/window_geom.h"
 
 namespace verge {
 
-struct DwGeom {
-  int64_t h = 0, w = 0;    // input spatial size
-  int64_t oh = 0, ow = 0;  // output spatial size
-  int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
-  int64_t ow_lo = 0, ow_hi = 0;  // output columns [ow_lo, ow_hi) read every kw tap inside the input
-  ActParams act;                 // fused activation (after bias and Sum)
+struct DwGeom : WindowGeom {
+  ActParams act;  // fused activation (after bias and Sum)
 };
 
 struct DwPlane {

@@ -14,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/blocked.h"
+#include "kernels/cpu/window_geom_build.h"
 #include "kernels/kernel.h"
 
 namespace verge {
@@ -68,21 +69,7 @@ class BlockedPoolKernel final : public Kernel {
     VERGE_ASSIGN_OR_RETURN(ConvGeometry cg, conv_geometry(n, std::span<const int64_t>(x).subspan(2, 2), {},
                                                           n.get_int("ceil_mode", 0) != 0));
     g_ = PoolGeom{};
-    g_.h = x[2];
-    g_.w = x[3];
-    g_.oh = cg.out[0];
-    g_.ow = cg.out[1];
-    g_.kh = cg.kernel[0];
-    g_.kw = cg.kernel[1];
-    g_.sh = cg.strides[0];
-    g_.sw = cg.strides[1];
-    g_.dh = cg.dilations[0];
-    g_.dw = cg.dilations[1];
-    g_.pt = cg.pads_begin[0];
-    g_.pl = cg.pads_begin[1];
-    g_.ow_lo = std::min(g_.ow, (g_.pl + g_.sw - 1) / g_.sw);
-    const int64_t last = g_.w - 1 - (g_.kw - 1) * g_.dw + g_.pl;
-    g_.ow_hi = last < 0 ? g_.ow_lo : std::max(g_.ow_lo, std::min(g_.ow, last / g_.sw + 1));
+    set_window_geom(g_, cg, x[2], x[3]);
     if (!max_) {
       // Divisor per output pixel = product over dims of the taps inside the input (or, with
       // count_include_pad, inside the padded input [-pads_begin, in + pads_end)).

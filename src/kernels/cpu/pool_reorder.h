@@ -6,14 +6,12 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/window_geom.h"
+
 namespace verge {
 
-struct PoolGeom {
-  int64_t h = 0, w = 0;    // input spatial size
-  int64_t oh = 0, ow = 0;  // output spatial size
-  int64_t kh = 0, kw = 0, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
-  int64_t ow_lo = 0, ow_hi = 0;  // output columns [ow_lo, ow_hi) read every kw tap inside the input
-  const float* inv = nullptr;    // average: 1 / divisor per output pixel [oh][ow]
+struct PoolGeom : WindowGeom {
+  const float* inv = nullptr;  // average: 1 / divisor per output pixel [oh][ow]
 };
 
 // Output rows [oh0, oh1) of one plane: x [h][w][b] -> y [oh][ow][b]. Every window holds at least one
