@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh
+scripts/build.sh --target verge
 model=tests/data/fmnist_cnn.onnx
 echo; echo "== verge inspect $model"; build/verge inspect "$model"
 echo; echo "== verge eval $model --data tests/data/fmnist-sample"; build/verge eval "$model" --data tests/data/fmnist-sample
