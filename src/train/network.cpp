@@ -89,7 +89,7 @@ Status Network<T>::backward(std::span<const Buf<T>> output_grads) {
   }
   for (size_t i = 0; i < output_grads.size(); ++i) {
     Buf<T>& g = grads_[static_cast<size_t>(graph_.outputs[i])];
-    if (!requires_grad_[static_cast<size_t>(graph_.outputs[i])]) continue;
+    if (!requires_grad_[static_cast<size_t>(graph_.outputs[i])] || output_grads[i].v.empty()) continue;
     if (output_grads[i].shape != g.shape)
       return Status::invalid_argument(fmt::format("gradient of output {} has shape {}, output has {}", i,
                                                   shape_to_string(output_grads[i].shape),

@@ -40,7 +40,8 @@ class Network {
   // inputs[i] feeds graph input i (copied). Errors name the failing node.
   Status forward(std::span<const Buf<T>> inputs);
   const Buf<T>& output(size_t i) const { return values_[static_cast<size_t>(graph_.outputs[i])]; }
-  // output_grads[i]: d(loss)/d(output i), shaped like output(i). Call after forward().
+  // output_grads[i]: d(loss)/d(output i), shaped like output(i), or empty for an output the loss does
+  // not use. Call after forward().
   Status backward(std::span<const Buf<T>> output_grads);
 
   size_t num_params() const { return params_.size(); }

@@ -77,6 +77,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
   std::vector<int64_t> labels;
   std::vector<Buf<float>*> params;
   std::vector<const Buf<float>*> grads;
+  std::vector<Buf<float>> output_grads(net->num_outputs());  // only the logits (output 0) get a gradient
   for (size_t i = 0; i < net->num_params(); ++i)
     params.push_back(&net->param(i)), grads.push_back(&net->param_grad(i));
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
@@ -93,7 +94,9 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
         return Status::out_of_range(
             fmt::format("loss is {} at epoch {}, sample {}; lower the learning rate", loss, epoch + 1, b0));
       loss_sum += loss * static_cast<double>(b1 - b0);
-      VERGE_RETURN_IF_ERROR(net->backward(std::span<const Buf<float>>(&dlogits, 1)));
+      output_grads[0] = std::move(dlogits);
+      VERGE_RETURN_IF_ERROR(net->backward(output_grads));
+      dlogits = std::move(output_grads[0]);
       optimizer->step(params, grads);
       if (on_step)
         on_step(epoch, b1, loss_sum / static_cast<double>(b1),
