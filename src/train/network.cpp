@@ -28,11 +28,13 @@ Result<std::unique_ptr<Network<T>>> Network<T>::create(const ir::Model& model, O
                                              dtype_name(g.value(in).type.dtype)));
     net->requires_grad_[static_cast<size_t>(in)] = options.input_grads;
   }
-  for (const ir::Node& n : g.nodes) {
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const ir::Node& n = g.nodes[k];
     if (!grad_rule<T>(n.op))
-      return Status::unsupported(fmt::format("node {}: training does not support this op yet", n.label()));
+      return Status::unsupported(
+          fmt::format("{}: training does not support this op yet", n.label(static_cast<ir::NodeId>(k))));
     if (n.output(0) == ir::kNoValue)
-      return Status::invalid_model(fmt::format("node {} has no output", n.label()));
+      return Status::invalid_model(fmt::format("{} has no output", n.label(static_cast<ir::NodeId>(k))));
     if (n.op == OpId::Conv || n.op == OpId::Gemm)
       for (size_t i = 1; i < 3; ++i) {
         const ir::ValueId v = n.input(i);
@@ -71,7 +73,7 @@ Status Network<T>::forward(std::span<const Buf<T>> inputs) {
       out.push_back(v == ir::kNoValue ? nullptr : &values_[static_cast<size_t>(v)]);
     OpCtx<T> ctx{graph_, n, in, out, saved_[k], options_.pool};
     Status st = grad_rule<T>(n.op)->forward(ctx);
-    if (!st.is_ok()) return st.with_context(fmt::format("node {}", n.label()));
+    if (!st.is_ok()) return st.with_context(n.label(static_cast<ir::NodeId>(k)));
   }
   return Status::ok();
 }
