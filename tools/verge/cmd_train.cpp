@@ -1,0 +1,82 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "import/onnx/importer.h"
+#include "io/idx.h"
+#include "progress.h"
+#include "train/trainer.h"
+
+namespace verge::cli {
+
+Action add_train(CLI::App& app) {
+  struct Opts {
+    std::string model, data, out, split = "train";
+    int64_t limit = 0;
+    int threads = 1;
+    bool json = false;
+    train::TrainOptions train;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* c =
+      app.add_subcommand("train", "Train (fine-tune) a classifier's Conv/Gemm parameters on an IDX dataset");
+  c->add_option("model", o->model,
+                "ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
+      ->required();
+  c->add_option("--data", o->data,
+                "directory with {train,t10k}-images-idx3-ubyte[.gz] and -labels-idx1-ubyte[.gz]")
+      ->required();
+  c->add_option("-o,--output", o->out, "trained model (ONNX)")->required();
+  c->add_option("--epochs", o->train.epochs, "passes over the data")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  c->add_option("--batch-size", o->train.batch_size, "samples per step")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  c->add_option("--optimizer", o->train.optimizer.kind, "sgd | adam | adamw")
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  c->add_option("--lr", o->train.optimizer.lr, "learning rate (default 0.01)");
+  c->add_option("--momentum", o->train.optimizer.momentum, "SGD momentum (default 0.9)");
+  c->add_flag("--nesterov", o->train.optimizer.nesterov, "SGD with Nesterov momentum");
+  c->add_option("--weight-decay", o->train.optimizer.weight_decay,
+                "L2 (sgd, adam) or decoupled (adamw) weight decay");
+  c->add_option("--seed", o->train.seed, "shuffling seed (default 0)");
+  c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
+  c->add_option("--limit", o->limit, "train on the first N samples only");
+  c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
+  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
+  return [o]() -> int {
+    auto model = onnx_io::load_model(o->model);
+    if (!model.is_ok()) return report_error(model.status());
+    auto ds = load_idx_dataset(o->data, o->split, o->limit);
+    if (!ds.is_ok()) return report_error(ds.status());
+    o->train.threads = o->threads;
+    const int64_t n = ds->images.dim(0);
+    std::unique_ptr<Progress> bar;
+    int64_t bar_epoch = -1;
+    auto on_step = [&](int64_t epoch, int64_t done, double loss, double acc) {
+      if (epoch != bar_epoch) {
+        bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", epoch + 1, o->train.epochs), n);
+        bar_epoch = epoch;
+      }
+      const std::string extra = fmt::format("loss {:.4f} acc {:.4f}", loss, acc);
+      if (done == n)
+        bar->finish(extra);
+      else
+        bar->update(done, extra);
+    };
+    auto stats = train::train_classifier(*model, *ds, o->train, on_step);
+    if (!stats.is_ok()) return report_error(stats.status());
+    if (Status st = onnx_io::save_model(*model, o->out); !st.is_ok()) return report_error(st);
+    nlohmann::json epochs = nlohmann::json::array();
+    for (size_t e = 0; e < stats->size(); ++e) {
+      const train::EpochStats& s = (*stats)[e];
+      fmt::print("epoch {}  loss {:.4f}  train-acc {:.4f}  {:.1f}s\n", e + 1, s.loss, s.accuracy, s.seconds);
+      epochs.push_back(
+          {{"loss", s.loss}, {"accuracy", s.accuracy}, {"seconds", s.seconds}, {"samples", s.samples}});
+    }
+    fmt::print("saved    {}\n", o->out);
+    if (o->json) fmt::print("{}\n", nlohmann::json{{"epochs", epochs}, {"output", o->out}}.dump());
+    return 0;
+  };
+}
+
+}  // namespace verge::cli
