@@ -12,6 +12,7 @@
 #include <set>
 
 #include "io/file.h"
+#include "io/npy.h"
 #include "op_test.h"
 #include "package/crypto.h"
 #include "package/package.h"
@@ -489,6 +490,23 @@ TEST_F(PackageTest, Cli) {
   out = run_cli("verify " + (dir / "tampered.vpkg") + " --trusted-keys " + (dir / "bob-trusted"), &code);
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("tampered-file"), std::string::npos) << out;
+  // verge run --package: same logits as running the plain model file.
+  std::vector<float> pixels(28 * 28);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<float>(i % 17) / 16.f;
+  ASSERT_TRUE(write_npy(Tensor::wrap(DType::kFloat32, {1, 1, 28, 28}, pixels.data()), dir / "x.npy").is_ok());
+  out = run_cli("run --package " + pkg + " --trusted-keys " + (dir / "bob-trusted") + " --decrypt " +
+                    (dir / "bob.key") + " -i image=" + (dir / "x.npy") + " -o " + (dir / "from-pkg"),
+                &code);
+  ASSERT_EQ(code, 0) << out;
+  out = run_cli(
+      "run " + (dir / "model/model.onnx") + " -i image=" + (dir / "x.npy") + " -o " + (dir / "plain"), &code);
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(read(dir / "from-pkg/logits.npy"), read(dir / "plain/logits.npy"));
+  out = run_cli(
+      "run --package " + pkg + " --trusted-keys " + (dir / "bob-trusted") + " -i image=" + (dir / "x.npy"),
+      &code);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("key-required"), std::string::npos) << out;
   out = run_cli("pack " + (dir / "model") + " -o " + (dir / "u.vpkg"), &code);
   EXPECT_EQ(code, 2) << out;  // neither --sign nor --unsigned
   out = run_cli("pack " + (dir / "model") + " -o " + (dir / "u.vpkg") + " --unsigned", &code);
