@@ -156,6 +156,19 @@ TEST_F(PackageTest, SignedRoundTrip) {
   EXPECT_EQ(manifest.find(dir.path.string()), std::string::npos);
 }
 
+TEST_F(PackageTest, ReportsWhichTrustedKeySigned) {
+  fs::copy_file(dir / "mallory.pub", dir / "trusted/mallory.pub");
+  write(dir / "trusted/README.txt", "not a key; ignored");
+  const std::string by_mallory = package::build_package({{"model.onnx", model}}, &*mallory, nullptr).value();
+  std::vector<package::Ed25519Key> both = std::move(package::load_trusted_keys(dir / "trusted")).value();
+  ASSERT_EQ(both.size(), 2u);
+  auto opened = package::open_package_bytes(by_mallory, both, nullptr);
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->signer_name, "mallory.pub");
+  EXPECT_EQ(opened->signer_fingerprint, mallory->fingerprint());
+  EXPECT_NE(alice->fingerprint(), mallory->fingerprint());
+}
+
 TEST_F(PackageTest, EncryptedRoundTripRunsTheModelFromMemory) {
   pack(&*alice, &*aes);
   PackageError e;
