@@ -428,10 +428,17 @@ TEST_F(PackageTest, KeyFilesAndModes) {
 // libFuzzer-style robustness with a fixed seed: random truncations, bit flips and length overwrites
 // are all rejected (never accepted, never a crash; run under ASan/UBSan to check memory safety).
 TEST_F(PackageTest, RandomMutationsAreRejected) {
-  const std::vector<package::PackInput> small = {{"a.txt", std::string(kMarker)},
-                                                 {"b/c.bin", std::string(300, 'q')}};
+  const std::vector<package::PackInput> small = {
+      {"a.txt", std::string(kMarker)}, {"b/c.bin", std::string(300, 'q')}, {"empty", ""}};
   const std::string pkgs[] = {package::build_package(small, &*alice, nullptr).value(),
                               package::build_package(small, &*alice, &*aes).value()};
+  for (const std::string& p : pkgs) {  // the unmutated packages open, empty file included
+    auto r = package::open_package_bytes(p, trusted, &*aes);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    ASSERT_EQ(r->files.size(), 3u);
+    EXPECT_EQ(r->find("b/c.bin")->bytes.view(), std::string(300, 'q'));
+    EXPECT_EQ(r->find("empty")->bytes.size(), 0u);
+  }
   std::mt19937_64 rng(20261125);
   for (int iter = 0; iter < 4000; ++iter) {
     std::string m = pkgs[iter % 2];
