@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "io/file.h"
 #include "io/npy.h"
+#include "package/package.h"
 #include "verge/session.h"
 
 namespace verge::cli {
@@ -34,23 +35,45 @@ std::string summarize(const Tensor& t) {
   if (nan) s += fmt::format(" nan={}", nan);
   return s;
 }
+
+// `verge run --package`: verify and (if encrypted) decrypt in memory, then load from the bytes.
+template <class Opts>
+Result<std::unique_ptr<Session>> load_from_package(const Opts& o, const SessionOptions& so) {
+  if (o.trusted_keys.empty()) return Status::invalid_argument("--package needs --trusted-keys DIR");
+  std::optional<package::SymmetricKey> key;
+  if (!o.decrypt.empty()) {
+    VERGE_ASSIGN_OR_RETURN(key, package::load_symmetric_key(o.decrypt));
+  }
+  VERGE_ASSIGN_OR_RETURN(package::OpenedPackage pkg, package::open_package(o.package, o.trusted_keys, key));
+  const std::string name = o.model.empty() ? "model.onnx" : o.model;
+  const package::PackageFile* f = pkg.find(name);
+  if (!f) return Status::not_found(fmt::format("package '{}' has no file '{}'", o.package, name));
+  return Session::load_from_memory(f->bytes.view(), so);
+}
 }  // namespace
 
 Action add_run(CLI::App& app) {
   struct Opts {
-    std::string model, output_dir;
+    std::string model, output_dir, package, trusted_keys, decrypt;
     std::vector<std::string> inputs;
     RuntimeFlags runtime;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand("run", "Run a model on .npy / .pb inputs and write its outputs as .npy");
-  c->add_option("model", o->model, "ONNX model file")->required();
+  c->add_option("model", o->model,
+                "ONNX model file (or the file's path inside --package; default model.onnx)");
+  c->add_option("--package", o->package,
+                "load the model from a signed package (docs/packages.md), in memory");
+  c->add_option("--trusted-keys", o->trusted_keys, "with --package: directory of trusted *.pub keys");
+  c->add_option("--decrypt", o->decrypt, "with --package: AES-256 key file of an encrypted package");
   c->add_option("--input,-i", o->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); repeat per input");
   c->add_option("--output-dir,-o", o->output_dir, "write each output to DIR/<name>.npy");
   o->runtime.add_to(c);
   return [o]() -> int {
     const SessionOptions so = o->runtime.session_options();
-    auto session = Session::load(o->model, so);
+    if (o->model.empty() && o->package.empty())
+      return report_error(Status::invalid_argument("give a MODEL file or --package PKG"));
+    auto session = o->package.empty() ? Session::load(o->model, so) : load_from_package(*o, so);
     if (!session.is_ok()) return report_error(session.status());
     Session& s = **session;
     std::map<std::string, std::string> given;

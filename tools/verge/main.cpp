@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   add(verge::cli::add_eval);
   add(verge::cli::add_optimize);
   add(verge::cli::add_train);
+  add(verge::cli::add_keygen);
+  add(verge::cli::add_pack);
+  add(verge::cli::add_verify);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
