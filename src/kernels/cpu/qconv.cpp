@@ -43,7 +43,17 @@ class QLinearConvVnni final : public Kernel {
     k_ = cg_ * kh_ * kw_;
     k4_ = (k_ + 3) / 4;
     mtiles_ = (mg_ + MR - 1) / MR;
-    ptiles_ = (oh_ * ow_ + PT - 1) / PT;
+    // Stride 1: the "padded grid" — output pixel (oy, ox) is grid point q = oy * wp + ox of the input
+    // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
+    // plane at q + i * dh * wp + j * dw: the 32 bytes of a tile are contiguous, so the panel is built with
+    // interleaves only. Grid points with ox >= ow are computed and dropped. Other strides build rows.
+    grid_ = sh_ == 1 && sw_ == 1;
+    pad_top_ = g.pads_begin[0], pad_left_ = g.pads_begin[1];
+    hp_ = h_ + g.pads_begin[0] + g.pads_end[0];
+    wp_ = w_ + g.pads_begin[1] + g.pads_end[1];
+    copy_ = grid_ && hp_ * wp_ != h_ * w_;
+    grid_q_ = grid_ ? (oh_ - 1) * wp_ + ow_ : oh_ * ow_;
+    ptiles_ = (grid_q_ + PT - 1) / PT;
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
     const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
@@ -79,7 +89,8 @@ class QLinearConvVnni final : public Kernel {
       }
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
-    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
+    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
+                      (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 64) : 0));
     return Status::ok();
   }
 
@@ -88,6 +99,22 @@ class QLinearConvVnni final : public Kernel {
     uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
     auto* scratch = static_cast<uint8_t*>(c.scratch);
     for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
+    const uint8_t* x_end = x + n_ * c_ * h_ * w_;
+    if (copy_) {  // the padded input: x_zp borders, 64 bytes of slack after the last plane
+      uint8_t* padded = scratch + threads_ * slot_bytes();
+      const int64_t pt = pad_top_, pl = pad_left_;
+      parallel_for(c.pool, n_ * c_, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t pl_i = begin; pl_i < end; ++pl_i) {
+          uint8_t* dst = padded + pl_i * hp_ * wp_;
+          std::memset(dst, x_zp_, static_cast<size_t>(hp_ * wp_));
+          for (int64_t iy = 0; iy < h_; ++iy)
+            std::memcpy(dst + (iy + pt) * wp_ + pl, x + (pl_i * h_ + iy) * w_, static_cast<size_t>(w_));
+        }
+      });
+      std::memset(padded + n_ * c_ * hp_ * wp_, x_zp_, 64);
+      x = padded;
+      x_end = padded + n_ * c_ * hp_ * wp_ + 64;
+    }
     const int64_t units = n_ * group_ * ptiles_;
     parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
       const int64_t slot = claim_slot();
@@ -95,17 +122,44 @@ class QLinearConvVnni final : public Kernel {
       for (int64_t u = begin; u < end; ++u) {
         const int64_t pt = u % ptiles_, gi = (u / ptiles_) % group_, n = u / (ptiles_ * group_);
         const int64_t p0 = pt * PT;
-        const int pixels = static_cast<int>(std::min<int64_t>(PT, oh_ * ow_ - p0));
-        build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
-        uint8_t* yg = y + (n * m_ + gi * mg_) * oh_ * ow_ + p0;
+        const int pixels = static_cast<int>(std::min<int64_t>(PT, grid_q_ - p0));
+        if (grid_)
+          build_panel_grid(x + (n * c_ + gi * cg_) * hp_ * wp_, x_end, p0, pixels, panel);
+        else
+          build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
+        const int64_t plane = oh_ * ow_;
+        uint8_t* yg = y + (n * m_ + gi * mg_) * plane;
+        // Output runs of the tile: (tile offset, output offset, length).
+        int runs[PT][3];
+        int nruns = 0;
+        const bool direct = !grid_ || wp_ == ow_;
+        if (!direct)
+          for (int p = 0; p < pixels;) {
+            const int64_t q = p0 + p, oy = q / wp_, ox = q % wp_;
+            const int len = static_cast<int>(std::min<int64_t>(pixels - p, wp_ - ox));
+            const int valid = static_cast<int>(std::clamp<int64_t>(ow_ - ox, 0, len));
+            if (valid > 0)
+              runs[nruns][0] = p, runs[nruns][1] = static_cast<int>(oy * ow_ + ox), runs[nruns++][2] = valid;
+            p += len;
+          }
+        uint8_t* tmp = panel + k4_ * 128 + 5 * 64;
         for (int64_t t = 0; t < mtiles_; ++t) {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
           rq.comp = comp_.data() + row;
           rq.mult = mult_.data() + row;
           const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
-          qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, yg + t * MR * oh_ * ow_,
-                                oh_ * ow_, pixels);
+          uint8_t* yt = yg + t * MR * plane;
+          if (direct) {
+            qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, yt + p0, plane,
+                                  pixels);
+            continue;
+          }
+          qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, tmp, PT, pixels);
+          for (int r = 0; r < rows; ++r)
+            for (int s = 0; s < nruns; ++s)
+              std::memcpy(yt + r * plane + runs[s][1], tmp + r * PT + runs[s][0],
+                          static_cast<size_t>(runs[s][2]));
         }
       }
       busy_[slot].store(0, std::memory_order_release);
@@ -116,7 +170,8 @@ class QLinearConvVnni final : public Kernel {
 
  private:
   // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
-  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64); }
+  // + an MR x 32 output tile.
+  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + MR * PT + 64) / 64 * 64; }
 
   int64_t claim_slot() {
     for (;;)
@@ -164,6 +219,36 @@ class QLinearConvVnni final : public Kernel {
     return buf;
   }
 
+  // Stride-1 panel from the padded grid (see prepare): rows are pointers into the (padded) input.
+  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels,
+                        uint8_t* panel) const {
+    uint8_t* bufs = panel + k4_ * 128;
+    uint8_t* pad_row = bufs + 4 * 64;
+    std::memset(pad_row, x_zp_, PT);
+    for (int64_t k4 = 0; k4 < k4_; ++k4) {
+      const uint8_t* r[4];
+      for (int j = 0; j < 4; ++j) {
+        const int64_t k = k4 * 4 + j;
+        if (k >= k_) {
+          r[j] = pad_row;
+          continue;
+        }
+        const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
+        const uint8_t* src = xg + ci * hp_ * wp_ + q0 + ki * dh_ * wp_ + kj * dw_;
+        if (src + PT <= x_end) {
+          r[j] = src;
+        } else {  // the end of the input: valid pixels are inside, the rest of the tile is dropped
+          const int64_t avail = std::max<int64_t>(0, x_end - src);
+          std::memcpy(bufs + j * 64, src, static_cast<size_t>(std::min<int64_t>(avail, PT)));
+          std::memset(bufs + j * 64 + avail, x_zp_, static_cast<size_t>(PT - std::min<int64_t>(avail, PT)));
+          r[j] = bufs + j * 64;
+        }
+      }
+      qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip_, panel + k4 * 128);
+    }
+    (void)pixels;
+  }
+
   void build_panel(const uint8_t* xg, int64_t p0, int pixels, uint8_t* panel) const {
     uint8_t* bufs = panel + k4_ * 128;
     uint8_t* pad_row = bufs + 4 * 64;
@@ -181,6 +266,8 @@ class QLinearConvVnni final : public Kernel {
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, m_ = 0, kh_ = 0, kw_ = 0, group_ = 1, cg_ = 0, mg_ = 0;
   int64_t sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
   int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1;
+  bool grid_ = false, copy_ = false;
+  int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;
   std::vector<int8_t> wpack_;

@@ -15,16 +15,27 @@ inline __m512i broadcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// 16 int32 accumulators -> 16 requantized bytes.
-inline __m128i requantize16(__m512i acc, __m512d mult, __m512d lo, __m512d hi, __m512i zp) {
+// 16 int32 accumulators -> 16 requantized bytes. v = double(acc) * mult is clamped above to qmax - zp
+// and converted with round-half-even (vcvtpd2dq {rn-sae}); a v below -2^31 converts to INT_MIN, which the
+// integer clamp below takes to qmin like every other value below the range.
+inline __m128i requantize16(__m512i acc, __m512d mult, __m512d hi, __m512i zp, __m512i qmin, __m512i qmax) {
   const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512d a = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), mult);
-  __m512d b = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), mult);
-  a = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(a, rn), lo), hi);
-  b = _mm512_min_pd(_mm512_max_pd(_mm512_roundscale_pd(b, rn), lo), hi);
-  const __m512i q =
-      _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtpd_epi32(a)), _mm512_cvtpd_epi32(b), 1);
-  return _mm512_cvtepi32_epi8(_mm512_add_epi32(q, zp));
+  const __m512d a = _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), mult), hi);
+  const __m512d b =
+      _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), mult), hi);
+  __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(a, rn)),
+                                 _mm512_cvt_roundpd_epi32(b, rn), 1);
+  q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), qmin), qmax);
+  __m128i bytes = _mm512_cvtepi32_epi8(q);
+  __asm__("" : "+x"(bytes));  // keep vpmovdb in a register: its masked-store form is slow on Zen 4
+  return bytes;
+}
+
+inline void store16(uint8_t* y, __m128i v, int count) {
+  if (count >= 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), v);
+  else if (count > 0)
+    _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << count) - 1), v);
 }
 
 }  // namespace
@@ -46,18 +57,15 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
       acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wr);
     }
   }
-  const __m512i zp = _mm512_set1_epi32(rq.y_zp);
-  const __m512d lo = _mm512_set1_pd(static_cast<double>(rq.qmin - rq.y_zp));
+  const __m512i zp = _mm512_set1_epi32(rq.y_zp), qmin = _mm512_set1_epi32(rq.qmin),
+                qmax = _mm512_set1_epi32(rq.qmax);
   const __m512d hi = _mm512_set1_pd(static_cast<double>(rq.qmax - rq.y_zp));
-  const __mmask16 m0 = pixels >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << pixels) - 1);
-  const __mmask16 m1 =
-      pixels >= 32 ? __mmask16(0xFFFF) : (pixels <= 16 ? __mmask16(0) : __mmask16((1u << (pixels - 16)) - 1));
 #pragma GCC unroll 6
   for (int r = 0; r < MR; ++r) {
     if (r >= rows) break;
     const __m512d mult = _mm512_set1_pd(rq.mult[r]);
-    _mm_mask_storeu_epi8(y + r * ldy, m0, requantize16(acc[r][0], mult, lo, hi, zp));
-    _mm_mask_storeu_epi8(y + r * ldy + 16, m1, requantize16(acc[r][1], mult, lo, hi, zp));
+    store16(y + r * ldy, requantize16(acc[r][0], mult, hi, zp, qmin, qmax), pixels);
+    store16(y + r * ldy + 16, requantize16(acc[r][1], mult, hi, zp, qmin, qmax), pixels - 16);
   }
 }
 
@@ -101,9 +109,9 @@ void qdw3x3(const uint8_t* in, int64_t wp, const int8_t* w9, int32_t comp, doubl
                               : _mm_setr_epi8(0, 1, 2, -128, 2, 3, 4, -128, 4, 5, 6, -128, 6, 7, 8, -128);
   const __m512i shuf = _mm512_broadcast_i32x4(lane);
   const __m512i vcomp = _mm512_set1_epi32(comp);
-  const __m512i zp = _mm512_set1_epi32(y_zp);
+  const __m512i zp = _mm512_set1_epi32(y_zp), vqmin = _mm512_set1_epi32(qmin),
+                vqmax = _mm512_set1_epi32(qmax);
   const __m512d mult = _mm512_set1_pd(mult_d);
-  const __m512d lo = _mm512_set1_pd(static_cast<double>(qmin - y_zp));
   const __m512d hi = _mm512_set1_pd(static_cast<double>(qmax - y_zp));
   for (int64_t oy = 0; oy < oh; oy += R) {
     const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
@@ -122,10 +130,9 @@ void qdw3x3(const uint8_t* in, int64_t wp, const int8_t* w9, int32_t comp, doubl
           if (i >= 0 && i < 3) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wr[i]);
         }
       }
-      const int64_t left = ow - ox;
-      const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+      const int left = static_cast<int>(ow - ox < 16 ? ow - ox : 16);
       for (int r = 0; r < rows; ++r)
-        _mm_mask_storeu_epi8(y + (oy + r) * ow + ox, m, requantize16(acc[r], mult, lo, hi, zp));
+        store16(y + (oy + r) * ow + ox, requantize16(acc[r], mult, hi, zp, vqmin, vqmax), left);
     }
   }
 }
