@@ -135,3 +135,50 @@ TEST(QLinearConvVnni, ResNetLayers) {
 
 }  // namespace
 }  // namespace verge::test
+
+namespace verge::test {
+namespace {
+
+TEST(QuantizedOps, QuantizeLinearAvx512) {
+  std::mt19937 rng(3);
+  for (int64_t n : {1, 15, 16, 17, 1000, 40000})
+    for (bool s8 : {false, true}) {
+      Tensor x = random_tensor(rng, {n}, -20.f, 20.f);
+      if (n > 20) {  // exact ties, NaN, infinities, values that saturate
+        x.data<float>()[0] = 0.25f, x.data<float>()[1] = 0.75f, x.data<float>()[2] = NAN;
+        x.data<float>()[3] = INFINITY, x.data<float>()[4] = -INFINITY, x.data<float>()[5] = -1e30f;
+      }
+      KernelCase kc("QuantizeLinear");
+      kc.input(x).constant(Tensor::scalar<float>(0.1f));
+      if (s8)
+        kc.constant(Tensor::scalar<int8_t>(-3));
+      else
+        kc.constant(Tensor::scalar<uint8_t>(131));
+      const int ran = check_variants(kc, "quantize_f32_avx512");
+      if (cpu_has(Isa::kAvx512)) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
+TEST(QuantizedOps, MaxPoolInt8) {
+  std::mt19937 rng(4);
+  for (bool s8 : {false, true})
+    for (int64_t k : {2, 3})
+      for (int64_t s : {1, 2})
+        for (int64_t p : {0, 1})
+          for (int64_t ceil : {0, 1}) {
+            if (p >= k) continue;
+            KernelCase kc("MaxPool");
+            if (s8)
+              kc.input(random_ints<int8_t>(rng, {2, 3, 11, 8}, -128, 127));
+            else
+              kc.input(random_ints<uint8_t>(rng, {2, 3, 11, 8}, 0, 255));
+            kc.attr_ints("kernel_shape", {k, k}).attr_ints("strides", {s, s}).attr_ints("pads", {p, p, p, p});
+            kc.attr_int("ceil_mode", ceil);
+            EXPECT_GT(check_variants(kc, "maxpool_int8"), 0);
+          }
+}
+
+}  // namespace
+}  // namespace verge::test

@@ -1,0 +1,24 @@
+// AVX-512 QuantizeLinear (kernels/cpu/quantize.h).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/cpu/quantize.h"
+
+namespace verge {
+
+void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(qmin - zp)), hi = _mm512_set1_ps(static_cast<float>(qmax - zp));
+  const __m512i z = _mm512_set1_epi32(zp);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 q = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), s),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    q = _mm512_mask_mov_ps(q, _mm512_cmp_ps_mask(q, q, _CMP_UNORD_Q), _mm512_setzero_ps());  // NaN -> 0
+    q = _mm512_min_ps(_mm512_max_ps(q, lo), hi);
+    _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(q), z)));
+  }
+}
+
+}  // namespace verge
