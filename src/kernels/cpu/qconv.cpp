@@ -47,13 +47,26 @@ class QLinearConvVnni final : public Kernel {
     // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
     // plane at q + i * dh * wp + j * dw: the 32 bytes of a tile are contiguous, so the panel is built with
     // interleaves only. Grid points with ox >= ow are computed and dropped. Other strides build rows.
-    grid_ = sh_ == 1 && sw_ == 1;
+    // Stride 2 (both dims): the padded plane is stored as its even rows then its odd rows (padded width
+    // rounded up to even), so padded row 2 * oy + a is row oy + a / 2 of phase a % 2 and grid point
+    // q = oy * (wp / 2) + ox reads phase (i * dh) % 2 at 2q + (i * dh) / 2 * wp + j * dw: the even bytes
+    // of a 64-byte row (one vpmovwb).
+    gs_ = sh_ == sw_ && (sh_ == 1 || sh_ == 2) ? sh_ : 0;
+    grid_ = gs_ != 0;
     pad_top_ = g.pads_begin[0], pad_left_ = g.pads_begin[1];
     hp_ = h_ + g.pads_begin[0] + g.pads_end[0];
     wp_ = w_ + g.pads_begin[1] + g.pads_end[1];
-    copy_ = grid_ && hp_ * wp_ != h_ * w_;
-    grid_q_ = grid_ ? (oh_ - 1) * wp_ + ow_ : oh_ * ow_;
+    if (gs_ == 2) wp_ += wp_ % 2, hp_ = std::max(hp_, 2 * oh_ + (kh_ - 1) * dh_), hp_ += hp_ % 2;
+    copy_ = grid_ && (hp_ * wp_ != h_ * w_ || gs_ == 2);
+    gw_ = grid_ ? wp_ / gs_ : ow_;
+    grid_q_ = grid_ ? (oh_ - 1) * gw_ + ow_ : oh_ * ow_;
     ptiles_ = (grid_q_ + PT - 1) / PT;
+    koff_.clear();
+    if (grid_)
+      for (int64_t k = 0; k < k_; ++k) {
+        const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
+        koff_.push_back(ci * hp_ * wp_ + padded_row(ki * dh_) * wp_ + kj * dw_);
+      }
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
     const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
@@ -90,7 +103,7 @@ class QLinearConvVnni final : public Kernel {
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
-                      (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 64) : 0));
+                      (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 192) : 0));
     return Status::ok();
   }
 
@@ -108,12 +121,13 @@ class QLinearConvVnni final : public Kernel {
           uint8_t* dst = padded + pl_i * hp_ * wp_;
           std::memset(dst, x_zp_, static_cast<size_t>(hp_ * wp_));
           for (int64_t iy = 0; iy < h_; ++iy)
-            std::memcpy(dst + (iy + pt) * wp_ + pl, x + (pl_i * h_ + iy) * w_, static_cast<size_t>(w_));
+            std::memcpy(dst + padded_row(iy + pt) * wp_ + pl, x + (pl_i * h_ + iy) * w_,
+                        static_cast<size_t>(w_));
         }
       });
-      std::memset(padded + n_ * c_ * hp_ * wp_, x_zp_, 64);
+      std::memset(padded + n_ * c_ * hp_ * wp_, x_zp_, 192);
       x = padded;
-      x_end = padded + n_ * c_ * hp_ * wp_ + 64;
+      x_end = padded + n_ * c_ * hp_ * wp_ + 192;
     }
     const int64_t units = n_ * group_ * ptiles_;
     parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
@@ -132,11 +146,11 @@ class QLinearConvVnni final : public Kernel {
         // Output runs of the tile: (tile offset, output offset, length).
         int runs[PT][3];
         int nruns = 0;
-        const bool direct = !grid_ || wp_ == ow_;
+        const bool direct = !grid_ || gw_ == ow_;
         if (!direct)
           for (int p = 0; p < pixels;) {
-            const int64_t q = p0 + p, oy = q / wp_, ox = q % wp_;
-            const int len = static_cast<int>(std::min<int64_t>(pixels - p, wp_ - ox));
+            const int64_t q = p0 + p, oy = q / gw_, ox = q % gw_;
+            const int len = static_cast<int>(std::min<int64_t>(pixels - p, gw_ - ox));
             const int valid = static_cast<int>(std::clamp<int64_t>(ow_ - ox, 0, len));
             if (valid > 0)
               runs[nruns][0] = p, runs[nruns][1] = static_cast<int>(oy * ow_ + ox), runs[nruns++][2] = valid;
@@ -219,6 +233,9 @@ class QLinearConvVnni final : public Kernel {
     return buf;
   }
 
+  // Storage row of padded row r (stride 2: even rows first, then odd rows).
+  int64_t padded_row(int64_t r) const { return gs_ == 2 ? (r % 2) * (hp_ / 2) + r / 2 : r; }
+
   // Stride-1 panel from the padded grid (see prepare): rows are pointers into the (padded) input.
   void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels,
                         uint8_t* panel) const {
@@ -233,9 +250,11 @@ class QLinearConvVnni final : public Kernel {
           r[j] = pad_row;
           continue;
         }
-        const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
-        const uint8_t* src = xg + ci * hp_ * wp_ + q0 + ki * dh_ * wp_ + kj * dw_;
-        if (src + PT <= x_end) {
+        const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
+        if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
+          qconv_even_bytes_avx512vnni(src, bufs + j * 64);
+          r[j] = bufs + j * 64;
+        } else if (src + PT <= x_end) {
           r[j] = src;
         } else {  // the end of the input: valid pixels are inside, the rest of the tile is dropped
           const int64_t avail = std::max<int64_t>(0, x_end - src);
@@ -267,6 +286,8 @@ class QLinearConvVnni final : public Kernel {
   int64_t sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
   int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1;
   bool grid_ = false, copy_ = false;
+  int64_t gs_ = 0, gw_ = 0;
+  std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;

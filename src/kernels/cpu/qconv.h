@@ -39,6 +39,9 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
 void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
                                   uint8_t flip, uint8_t* dst);
 
+// dst[p] = src[2p] for p < 32 (reads 64 bytes).
+void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
+
 }  // namespace verge
 
 namespace verge {

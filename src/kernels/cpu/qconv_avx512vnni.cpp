@@ -69,6 +69,10 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
   }
 }
 
+void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src)));
+}
+
 void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
                                   uint8_t flip, uint8_t* dst) {
   const __m128i f = _mm_set1_epi8(static_cast<char>(flip));

@@ -7,6 +7,7 @@
 
 namespace verge {
 
-void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y);
+void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax,
+                         uint8_t* y);
 
 }  // namespace verge

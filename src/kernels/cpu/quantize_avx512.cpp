@@ -7,9 +7,11 @@
 
 namespace verge {
 
-void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax, uint8_t* y) {
+void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax,
+                         uint8_t* y) {
   const __m512 s = _mm512_set1_ps(scale);
-  const __m512 lo = _mm512_set1_ps(static_cast<float>(qmin - zp)), hi = _mm512_set1_ps(static_cast<float>(qmax - zp));
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(qmin - zp)),
+               hi = _mm512_set1_ps(static_cast<float>(qmax - zp));
   const __m512i z = _mm512_set1_epi32(zp);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);

@@ -59,7 +59,8 @@ class MaxPoolInt8 final : public Kernel {
     parallel_for(c.pool, planes_, 1, [&](int64_t b, int64_t e) {
       for (int64_t p = b; p < e; ++p) {
         if (signed_)
-          pool_plane(reinterpret_cast<const int8_t*>(x) + p * h_ * w_, reinterpret_cast<int8_t*>(y) + p * oh_ * ow_);
+          pool_plane(reinterpret_cast<const int8_t*>(x) + p * h_ * w_,
+                     reinterpret_cast<int8_t*>(y) + p * oh_ * ow_);
         else
           pool_plane(x + p * h_ * w_, y + p * oh_ * ow_);
       }
