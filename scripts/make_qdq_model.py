@@ -6,7 +6,7 @@ are fixed, calibration-free guesses (outputs are not accurate); the structure is
   - Conv / Gemm / MatMul with constant weights: weights int8 symmetric per output channel (DequantizeLinear
     axis 0; MatMul and Gemm without transB: axis 1), bias int32 with scale x_scale * w_scale, zero point 0.
   - every float activation tensor gets one Q -> DQ pair (uint8): after Relu / Clip(0, ..) with zero point 0,
-    otherwise zero point 128. A Conv / Gemm output whose only consumer is Relu / Clip is not quantized (the
+    otherwise zero point 128. A Conv / Gemm / Add output whose only consumer is Relu / Clip is not quantized (the
     pair follows the activation), as ORT lays it out. Graph outputs keep their names.
 
 Run BatchNormalization folding first (`verge optimize --level basic`), as ORT's pre-processing does.
@@ -52,8 +52,9 @@ def main():
         p = producer.get(t)
         if p is None:
             return a.input_scale, 128
-        if p.op_type in SAME_SCALE and p.input[0] in producer or p.input[0] in act_params:
-            return scale_of(p.input[0]) if p.input[0] not in act_params else act_params[p.input[0]]
+        if p.op_type in SAME_SCALE:
+            src = p.input[0][:-3] if p.input[0].endswith("_dq") else p.input[0]
+            return act_params[src] if src in act_params else scale_of(src)
         if p.op_type == "Relu":
             return a.act_scale, 0
         if p.op_type == "Clip" and len(p.input) > 2 and p.input[1] in inits and p.input[2] in inits:
@@ -67,7 +68,7 @@ def main():
         if t in inits:
             return True
         p = producer.get(t)
-        if p is not None and p.op_type in ("Conv", "Gemm", "MatMul"):
+        if p is not None and p.op_type in ("Conv", "Gemm", "MatMul", "Add"):
             cs = consumers.get(t, [])
             outputs = [o.name for o in g.output]
             return len(cs) == 1 and cs[0].op_type in ("Relu", "Clip") and t not in outputs

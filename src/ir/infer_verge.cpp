@@ -54,6 +54,25 @@ Status infer_fused_gemm(InferContext& c) {
   return parse_activation(c.node()).status();
 }
 
+Status infer_qbinary(InferContext& c) {
+  for (size_t i = 0; i < 8; ++i)
+    if (!c.has_input(i)) return c.invalid("all 8 inputs are required");
+  for (size_t i : {0, 2, 3, 5, 7}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
+  for (size_t i : {1, 4, 6}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kFloat32}));
+  for (size_t i : {1, 2, 4, 5, 6, 7})
+    if (shape_numel(c.shape(i)) != 1)
+      return c.invalid("input {} must hold one value (per-tensor quantization)", i);
+  if (c.dtype(2) != c.dtype(0) || c.dtype(5) != c.dtype(3))
+    return c.invalid("zero points must have their tensor's type");
+  if (c.shape(0) != c.shape(3))
+    return c.invalid("A {} and B {} must have the same shape", shape_to_string(c.shape(0)),
+                     shape_to_string(c.shape(3)));
+  const std::string act = c.node().get_string("activation", "");
+  if (!act.empty() && act != "Relu") return c.invalid("activation must be empty or Relu, got '{}'", act);
+  c.set_output(0, c.dtype(7), c.shape(0));
+  return Status::ok();
+}
+
 Status infer_to_blocked(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || c.rank(0) < 3) return c.invalid("ToBlocked needs an [N, C, spatial...] input");

@@ -7,6 +7,7 @@
 //   Q(act(Gemm/MatMul(DQ(a), DQ(w), bias))) -> Reshape -> 1x1 QLinearConv -> Reshape (2-D A, constant W)
 //   Q(op(DQ(x)...)) with equal parameters   -> op on the quantized tensors (MaxPool, GlobalMaxPool,
 //                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat)
+//   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape; exact)
 //   Q(DQ(x)) with equal parameters          -> x
 // Convolutions differ from the float QDQ graph only in rounding: the integer path sums exactly and
 // requantizes with one double multiply, the float path sums in float; outputs differ by at most one
@@ -68,6 +69,8 @@ class Rewriter {
       const OpId op = g_.nodes[k].op;
       if (op == OpId::Conv || op == OpId::Gemm || op == OpId::MatMul)
         changes += rewrite_linear(k);
+      else if (op == OpId::Add || op == OpId::Mul)
+        changes += rewrite_binary(k);
       else if (op == OpId::QuantizeLinear)
         changes += cancel_pair(k);
       else
@@ -145,16 +148,68 @@ class Rewriter {
     if (!pq) return 0;
     const size_t data_inputs = n.op == OpId::Concat ? n.inputs.size() : 1;
     std::vector<ir::ValueId> raw;
+    ir::ValueId relu_floor = ir::kNoValue;
     for (size_t i = 0; i < data_inputs; ++i) {
       const ir::Node* dq = dq_of(n.input(i));
       if (!dq) return 0;
       auto pd = qparams(g_, *dq);
       if (!pd || !same_params(*pd, *pq)) return 0;
       raw.push_back(dq->input(0));
+      if (n.op == OpId::Relu) relu_floor = zp_value(*dq, types_[static_cast<size_t>(dq->input(0))]->dtype);
     }
     for (size_t i = 0; i < data_inputs; ++i) n.inputs[i] = raw[i];
     n.outputs[0] = q.outputs[0];
+    if (n.op ==
+        OpId::Relu) {  // Q(Relu(DQ(x))) with equal parameters = Clip(x, zero point) on the int8 tensor
+      n.op = OpId::Clip;
+      n.op_type = "Clip";
+      n.since_version = 13;
+      n.inputs = {raw[0], relu_floor};
+    }
     dead_[static_cast<size_t>(qi)] = 1;
+    return 1;
+  }
+
+  // Q([Relu](Add / Mul(DQ(a), DQ(b)))) of one shape, per-tensor parameters -> verge.QAdd / QMul (exact: the
+  // fused kernel performs the same float32 operations).
+  int rewrite_binary(size_t k) {
+    const ir::Node n = g_.nodes[k];
+    const ir::Node* da = dq_of(n.input(0));
+    const ir::Node* db = dq_of(n.input(1));
+    if (!da || !db) return 0;
+    auto pa = qparams(g_, *da), pb = qparams(g_, *db);
+    if (!pa || !pb || !pa->per_tensor() || !pb->per_tensor()) return 0;
+    const auto& ta = types_[static_cast<size_t>(n.input(0))];
+    const auto& tb = types_[static_cast<size_t>(n.input(1))];
+    if (!ta || !tb || ta->shape != tb->shape) return 0;
+    ir::ValueId y = n.outputs[0];
+    const ir::NodeId relu_id = uses_.sole_user(y);
+    const bool relu = relu_id >= 0 && !dead_[static_cast<size_t>(relu_id)] &&
+                      g_.nodes[static_cast<size_t>(relu_id)].op == OpId::Relu;
+    if (relu) y = g_.nodes[static_cast<size_t>(relu_id)].outputs[0];
+    const ir::NodeId qi = q_user(y);
+    if (qi < 0) return 0;
+    const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
+    auto py = qparams(g_, q);
+    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
+    const bool mul = n.op == OpId::Mul;
+    ir::Node qb{.op = mul ? OpId::QMul : OpId::QAdd,
+                .op_type = mul ? "QMul" : "QAdd",
+                .domain = "verge",
+                .name = n.name,
+                .since_version = 1};
+    qb.inputs = {
+        da->input(0), da->input(1),          zp_value(*da, types_[static_cast<size_t>(da->input(0))]->dtype),
+        db->input(0), db->input(1),          zp_value(*db, types_[static_cast<size_t>(db->input(0))]->dtype),
+        q.input(1),   zp_value(q, py->qtype)};
+    qb.outputs = {q.outputs[0]};
+    if (relu) {
+      qb.set_attr(ir::Attribute{.name = "activation", .type = ir::AttrType::kString, .s = "Relu"});
+      dead_[static_cast<size_t>(relu_id)] = 1;
+    }
+    dead_[static_cast<size_t>(qi)] = 1;
+    dead_[k] = 1;
+    pending_.push_back(std::move(qb));
     return 1;
   }
 

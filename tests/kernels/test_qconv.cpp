@@ -182,3 +182,40 @@ TEST(QuantizedOps, MaxPoolInt8) {
 
 }  // namespace
 }  // namespace verge::test
+
+namespace verge::test {
+namespace {
+
+TEST(QuantizedOps, QAddQMulAvx512) {
+  std::mt19937 rng(5);
+  for (const char* op : {"QAdd", "QMul"})
+    for (int64_t n : {1, 16, 37, 5000})
+      for (bool s8 : {false, true})
+        for (bool relu : {false, true}) {
+          KernelCase kc(op, "verge");
+          if (s8)
+            kc.input(random_ints<int8_t>(rng, {n}, -128, 127))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<int8_t>(5));
+          else
+            kc.input(random_ints<uint8_t>(rng, {n}, 0, 255))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<uint8_t>(120));
+          kc.input(random_ints<uint8_t>(rng, {n}, 0, 255))
+              .constant(Tensor::scalar<float>(0.03f))
+              .constant(Tensor::scalar<uint8_t>(0));
+          kc.constant(Tensor::scalar<float>(s8 ? 0.02f : 0.07f));  // 0.02: many outputs saturate
+          if (s8)
+            kc.constant(Tensor::scalar<int8_t>(-10));
+          else
+            kc.constant(Tensor::scalar<uint8_t>(128));
+          if (relu) kc.attr_string("activation", "Relu");
+          const int ran = check_variants(kc, "qbinary_avx512");
+          if (cpu_has(Isa::kAvx512)) {
+            EXPECT_GT(ran, 0);
+          }
+        }
+}
+
+}  // namespace
+}  // namespace verge::test

@@ -168,6 +168,30 @@ TEST(QuantizedGraph, SmallCnnRunsOnIntegers) {
   EXPECT_LT(frac, 0.5);
 }
 
+TEST(QuantizedGraph, ResidualAddAndMulAreExact) {
+  // conv -> relu, then residual Add (+ Relu) and an elementwise Mul, each between DQ inputs and a Q.
+  GraphBuilder b;
+  const float xs = 1.f / 255, a1 = 2.f / 255;
+  const std::string x = qdq(b, b.input("x", {1, 8, 9, 9}), xs, 0);
+  auto [w, bias] = qweights(b, "w", {8, 8, 3, 3}, xs, true);
+  const std::string c = qdq(
+      b, b.node("Relu", {b.node("Conv", {x, w, bias}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})}), a1, 0);
+  std::string y = qdq(b, b.node("Relu", {b.node("Add", {c, x})}), 3.f / 255, 0);
+  y = qdq(b, b.node("Mul", {y, c}), 0.5f / 255, 0);
+  b.output(y, {1, 8, 9, 9});
+  const Tensor input = test::random_tensor(rng, {1, 8, 9, 9}, 0.f, 1.f);
+  std::map<std::string, int> ops;
+  const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+  const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+  EXPECT_EQ(ops["QAdd"], 1);
+  EXPECT_EQ(ops["QMul"], 1);
+  EXPECT_EQ(ops.count("Add") + ops.count("Mul") + ops.count("Relu"), 0u);
+  // QAdd / QMul are exact; a one-step difference of the conv (rare) is amplified by the finer output scale.
+  auto [worst, frac] = step_diff(got, expected, 0.5f / 255);
+  EXPECT_LE(worst, 8.0);
+  EXPECT_LT(frac, 0.02);
+}
+
 TEST(QuantizedGraph, QdqPairsCancel) {
   GraphBuilder b;
   const std::string x = qdq(b, b.input("x", {2, 5}), 0.1f, 10);

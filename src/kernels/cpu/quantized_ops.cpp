@@ -41,6 +41,42 @@ class QuantizeF32 final : public Kernel {
   int32_t qmin_ = 0, qmax_ = 255;
 };
 
+class QBinary final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    p_.mul = c.node().op == OpId::QMul;
+    p_.relu = c.node().get_string("activation", "") == "Relu";
+    p_.a_signed = c.dtype(0) == DType::kInt8;
+    p_.b_signed = c.dtype(3) == DType::kInt8;
+    const bool y_s8 = c.output(0).dtype == DType::kInt8;
+    p_.qmin = y_s8 ? -128 : 0;
+    p_.qmax = y_s8 ? 127 : 255;
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    QBinaryParams p = p_;
+    p.a_scale = c.input(1).data<float>()[0], p.b_scale = c.input(4).data<float>()[0],
+    p.y_scale = c.input(6).data<float>()[0];
+    p.a_zp = static_cast<int32_t>(c.input(2).get_as_int64(0)),
+    p.b_zp = static_cast<int32_t>(c.input(5).get_as_int64(0));
+    p.y_zp = static_cast<int32_t>(c.input(7).get_as_int64(0));
+    const auto* a = static_cast<const uint8_t*>(c.input(0).raw());
+    const auto* b = static_cast<const uint8_t*>(c.input(3).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    const int64_t n = c.input(0).numel();
+    constexpr int64_t kChunk = 16 * 1024;
+    parallel_for(c.pool, (n + kChunk - 1) / kChunk, 4, [&](int64_t lo, int64_t hi) {
+      const int64_t i0 = lo * kChunk, i1 = std::min(n, hi * kChunk);
+      qbinary_avx512(a + i0, b + i0, i1 - i0, p, y + i0);
+    });
+    return Status::ok();
+  }
+  const char* name() const override { return "qbinary_avx512"; }
+
+ private:
+  QBinaryParams p_;
+};
+
 class MaxPoolInt8 final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -97,6 +133,11 @@ bool accepts_quantize_f32_avx512(const PrepareContext& c) {
   return out == DType::kUInt8 || out == DType::kInt8;
 }
 std::unique_ptr<Kernel> make_quantize_f32_avx512(const ir::Node&) { return std::make_unique<QuantizeF32>(); }
+
+bool accepts_qbinary_avx512(const PrepareContext& c) {
+  return c.node().op == OpId::QAdd || c.node().op == OpId::QMul;
+}
+std::unique_ptr<Kernel> make_qbinary_avx512(const ir::Node&) { return std::make_unique<QBinary>(); }
 
 bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();
