@@ -79,6 +79,7 @@ class QBinary final : public Kernel {
 
 class MaxPoolInt8 final : public Kernel {
  public:
+  static constexpr int64_t kMaxWidth = 4096;
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), std::span(xs).subspan(2), {},
@@ -106,16 +107,24 @@ class MaxPoolInt8 final : public Kernel {
   const char* name() const override { return "maxpool_int8"; }
 
  private:
+  // Per output row: the column-wise max over the window's valid input rows (contiguous, vectorizes),
+  // then the max over each window's valid columns of that row.
   template <class T>
   void pool_plane(const T* x, T* y) const {
+    T colmax[kMaxWidth];
     for (int64_t oy = 0; oy < oh_; ++oy) {
       const int64_t iy0 = std::max<int64_t>(0, oy * sh_ - ph_), iy1 = std::min(h_, oy * sh_ - ph_ + kh_);
+      std::fill_n(colmax, w_, std::numeric_limits<T>::min());
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
+        const T* __restrict row = x + iy * w_;
+        T* __restrict cm = colmax;
+        for (int64_t ix = 0; ix < w_; ++ix) cm[ix] = row[ix] > cm[ix] ? row[ix] : cm[ix];
+      }
       T* yr = y + oy * ow_;
       for (int64_t ox = 0; ox < ow_; ++ox) {
         const int64_t ix0 = std::max<int64_t>(0, ox * sw_ - pw_), ix1 = std::min(w_, ox * sw_ - pw_ + kw_);
         T m = std::numeric_limits<T>::min();
-        for (int64_t iy = iy0; iy < iy1; ++iy)
-          for (int64_t ix = ix0; ix < ix1; ++ix) m = std::max(m, x[iy * w_ + ix]);
+        for (int64_t ix = ix0; ix < ix1; ++ix) m = colmax[ix] > m ? colmax[ix] : m;
         yr[ox] = m;
       }
     }
@@ -143,6 +152,7 @@ bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();
   if (n.op != OpId::MaxPool || c.shape(0).size() != 4 || c.has_output(1)) return false;
   if (c.dtype(0) != DType::kUInt8 && c.dtype(0) != DType::kInt8) return false;
+  if (c.shape(0)[3] > MaxPoolInt8::kMaxWidth) return false;
   for (int64_t d : n.get_ints("dilations", {1, 1}))
     if (d != 1) return false;
   return true;
