@@ -73,6 +73,15 @@ Status infer_qbinary(InferContext& c) {
   return Status::ok();
 }
 
+Status infer_qlut(InferContext& c) {
+  if (!c.has_input(0) || !c.has_input(1)) return c.invalid("inputs X and Table are required");
+  VERGE_RETURN_IF_ERROR(c.expect_dtype(0, {DType::kUInt8, DType::kInt8}));
+  VERGE_RETURN_IF_ERROR(c.expect_dtype(1, {DType::kUInt8, DType::kInt8}));
+  if (c.shape(1) != Shape{256}) return c.invalid("Table must have shape [256], got {}", shape_to_string(c.shape(1)));
+  c.set_output(0, c.dtype(1), c.shape(0));
+  return Status::ok();
+}
+
 Status infer_to_blocked(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || c.rank(0) < 3) return c.invalid("ToBlocked needs an [N, C, spatial...] input");

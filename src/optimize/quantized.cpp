@@ -8,6 +8,7 @@
 //   Q(op(DQ(x)...)) with equal parameters   -> op on the quantized tensors (MaxPool, GlobalMaxPool,
 //                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat)
 //   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape; exact)
+//   Q(f(DQ(x))), f elementwise (Sigmoid, HardSigmoid, HardSwish, Tanh, ...) -> verge.QLut (exact)
 //   Q(DQ(x)) with equal parameters          -> x
 // Convolutions differ from the float QDQ graph only in rounding: the integer path sums exactly and
 // requantizes with one double multiply, the float path sums in float; outputs differ by at most one
@@ -19,8 +20,10 @@
 #include <cstring>
 
 #include "kernels/activation.h"
+#include "kernels/ref/quant_math.h"
 #include "optimize/graph_edit.h"
 #include "optimize/passes.h"
+#include "runtime/plan.h"
 
 namespace verge::opt {
 namespace {
@@ -71,6 +74,8 @@ class Rewriter {
         changes += rewrite_linear(k);
       else if (op == OpId::Add || op == OpId::Mul)
         changes += rewrite_binary(k);
+      else if (lut_op(op))
+        changes += rewrite_lut(k);
       else if (op == OpId::QuantizeLinear)
         changes += cancel_pair(k);
       else
@@ -148,25 +153,80 @@ class Rewriter {
     if (!pq) return 0;
     const size_t data_inputs = n.op == OpId::Concat ? n.inputs.size() : 1;
     std::vector<ir::ValueId> raw;
-    ir::ValueId relu_floor = ir::kNoValue;
     for (size_t i = 0; i < data_inputs; ++i) {
       const ir::Node* dq = dq_of(n.input(i));
       if (!dq) return 0;
       auto pd = qparams(g_, *dq);
       if (!pd || !same_params(*pd, *pq)) return 0;
       raw.push_back(dq->input(0));
-      if (n.op == OpId::Relu) relu_floor = zp_value(*dq, types_[static_cast<size_t>(dq->input(0))]->dtype);
     }
     for (size_t i = 0; i < data_inputs; ++i) n.inputs[i] = raw[i];
     n.outputs[0] = q.outputs[0];
-    if (n.op ==
-        OpId::Relu) {  // Q(Relu(DQ(x))) with equal parameters = Clip(x, zero point) on the int8 tensor
-      n.op = OpId::Clip;
-      n.op_type = "Clip";
-      n.since_version = 13;
-      n.inputs = {raw[0], relu_floor};
-    }
     dead_[static_cast<size_t>(qi)] = 1;
+    return 1;
+  }
+
+  static bool lut_op(OpId op) {
+    static constexpr OpId kOps[] = {OpId::Sigmoid,   OpId::HardSigmoid, OpId::HardSwish, OpId::Tanh,
+                                    OpId::LeakyRelu, OpId::Elu,         OpId::Softplus,  OpId::Clip,
+                                    OpId::Relu,      OpId::Exp,         OpId::Neg,       OpId::Abs};
+    return std::find(std::begin(kOps), std::end(kOps), op) != std::end(kOps);
+  }
+
+  // Q(f(DQ(x))) for an elementwise f with constant extra inputs -> verge.QLut: the table is f's reference
+  // kernel run on the 256 dequantized values, quantized as QuantizeLinear does (exact).
+  int rewrite_lut(size_t k) {
+    const ir::Node n = g_.nodes[k];
+    const ir::Node* dq = dq_of(n.input(0));
+    if (!dq) return 0;
+    auto px = qparams(g_, *dq);
+    if (!px || !px->per_tensor()) return 0;
+    for (size_t i = 1; i < n.inputs.size(); ++i)
+      if (n.input(i) != ir::kNoValue && !constant_of(g_, n.input(i))) return 0;
+    const ir::NodeId qi = q_user(n.outputs[0]);
+    if (qi < 0) return 0;
+    const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
+    auto py = qparams(g_, q);
+    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
+    const DType xtype = types_[static_cast<size_t>(dq->input(0))]->dtype;
+    // f on every input byte, through a one-node graph folded by the planner with reference kernels.
+    ir::Graph tg;
+    Tensor xs = Tensor::allocate(DType::kFloat32, {256}).value();
+    for (int b = 0; b < 256; ++b) {
+      const int64_t v = xtype == DType::kInt8 ? static_cast<int8_t>(b) : b;
+      xs.data<float>()[b] = ref::quant::dequantize(v, px->zp0(), px->scale0());
+    }
+    ir::Node f = n;
+    f.inputs[0] = tg.add_constant("x", std::move(xs));
+    for (size_t i = 1; i < f.inputs.size(); ++i)
+      if (n.input(i) != ir::kNoValue)
+        f.inputs[i] = tg.add_constant(fmt::format("c{}", i), *constant_of(g_, n.input(i)));
+    f.outputs = {tg.add_value("y")};
+    const ir::ValueId fy = f.outputs[0];
+    tg.add_node(std::move(f));
+    tg.outputs = {fy};
+    ExecOptions eo;
+    eo.kernels = KernelPolicy::kReference;
+    eo.infer_only = true;
+    auto plan = Plan::build(tg, {}, eo);
+    if (!plan.is_ok()) return 0;
+    const Tensor* fx = (*plan)->value_constant(fy);
+    if (!fx || fx->dtype() != DType::kFloat32 || fx->numel() != 256) return 0;
+    Tensor table = Tensor::allocate(py->qtype, {256}).value();
+    const auto ys = py->scale0();
+    const auto yz = static_cast<int32_t>(py->zp0());
+    for (int b = 0; b < 256; ++b) {
+      const float v = fx->data<float>()[b];
+      static_cast<uint8_t*>(table.raw())[b] =
+          py->qtype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
+                                    : ref::quant::quantize<uint8_t>(v, ys, yz);
+    }
+    ir::Node lut{.op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = n.name, .since_version = 1};
+    lut.inputs = {dq->input(0), constant(n.name + "_lut", std::move(table))};
+    lut.outputs = {q.outputs[0]};
+    dead_[k] = 1;
+    dead_[static_cast<size_t>(qi)] = 1;
+    pending_.push_back(std::move(lut));
     return 1;
   }
 

@@ -192,6 +192,30 @@ TEST(QuantizedGraph, ResidualAddAndMulAreExact) {
   EXPECT_LT(frac, 0.02);
 }
 
+TEST(QuantizedGraph, ActivationsBecomeLookupTablesExactly) {
+  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, test::AttrValue>>>> acts = {
+      {"Sigmoid", {}},
+      {"HardSigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}}},
+      {"HardSwish", {}},
+      {"Tanh", {}},
+      {"LeakyRelu", {{"alpha", 0.1f}}},
+      {"Relu", {}}};
+  for (bool s8 : {false, true})
+    for (const auto& [op, attrs] : acts) {
+      SCOPED_TRACE(op);
+      GraphBuilder b(14);
+      const std::string x = qdq(b, b.input("x", {2, 3, 5, 7}), 0.05f, s8 ? -3 : 128, s8);
+      b.output(qdq(b, b.node(op, {x}, attrs), 0.01f, s8 ? 0 : 7, s8), {2, 3, 5, 7});
+      const Tensor input = test::random_tensor(rng, {2, 3, 5, 7}, -7.f, 7.f);
+      std::map<std::string, int> ops;
+      const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+      const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+      EXPECT_EQ(ops["QLut"], 1);
+      EXPECT_EQ(ops.count(op), 0u);
+      EXPECT_EQ(step_diff(got, expected, 0.01f).first, 0.0);
+    }
+}
+
 TEST(QuantizedGraph, QdqPairsCancel) {
   GraphBuilder b;
   const std::string x = qdq(b, b.input("x", {2, 5}), 0.1f, 10);

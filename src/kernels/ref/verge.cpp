@@ -308,6 +308,20 @@ class QBinaryRef final : public Kernel {
 };
 }  // namespace
 
+namespace {
+class QLutRef final : public Kernel {
+ public:
+  Status run(const RunContext& c) override {
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    const auto* table = static_cast<const uint8_t*>(c.input(1).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    for (int64_t i = 0; i < c.input(0).numel(); ++i) y[i] = table[x[i]];
+    return Status::ok();
+  }
+};
+}  // namespace
+
+std::unique_ptr<Kernel> make_QLut(const ir::Node&) { return std::make_unique<QLutRef>(); }
 std::unique_ptr<Kernel> make_QAdd(const ir::Node&) { return std::make_unique<QBinaryRef<false>>(); }
 std::unique_ptr<Kernel> make_QMul(const ir::Node&) { return std::make_unique<QBinaryRef<true>>(); }
 std::unique_ptr<Kernel> make_ChannelGather(const ir::Node&) { return std::make_unique<ChannelGatherRef>(); }
