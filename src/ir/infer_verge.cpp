@@ -64,9 +64,15 @@ Status infer_qbinary(InferContext& c) {
       return c.invalid("input {} must hold one value (per-tensor quantization)", i);
   if (c.dtype(2) != c.dtype(0) || c.dtype(5) != c.dtype(3))
     return c.invalid("zero points must have their tensor's type");
-  if (c.shape(0) != c.shape(3))
-    return c.invalid("A {} and B {} must have the same shape", shape_to_string(c.shape(0)),
-                     shape_to_string(c.shape(3)));
+  // B: A's shape, or A's leading dims followed by 1s (one value per run of A's trailing elements).
+  const Shape &a = c.shape(0), &bs = c.shape(3);
+  bool ok = a.size() == bs.size();
+  size_t lead = 0;
+  while (ok && lead < a.size() && bs[lead] == a[lead]) ++lead;
+  for (size_t d = lead; ok && d < bs.size(); ++d) ok = bs[d] == 1;
+  if (!ok)
+    return c.invalid("B {} must be A's shape {} or its leading dims followed by 1s", shape_to_string(bs),
+                     shape_to_string(a));
   const std::string act = c.node().get_string("activation", "");
   if (!act.empty() && act != "Relu") return c.invalid("activation must be empty or Relu, got '{}'", act);
   c.set_output(0, c.dtype(7), c.shape(0));

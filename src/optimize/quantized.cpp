@@ -7,7 +7,8 @@
 //   Q(act(Gemm/MatMul(DQ(a), DQ(w), bias))) -> Reshape -> 1x1 QLinearConv -> Reshape (2-D A, constant W)
 //   Q(op(DQ(x)...)) with equal parameters   -> op on the quantized tensors (MaxPool, GlobalMaxPool,
 //                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat)
-//   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape; exact)
+//   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape, or b per leading
+//                                               index such as an SE gate [N, C, 1, 1]; exact)
 //   Q(f(DQ(x))), f elementwise (Sigmoid, HardSigmoid, HardSwish, Tanh, ...) -> verge.QLut (exact)
 //   Q(DQ(x)) with equal parameters          -> x
 // Convolutions differ from the float QDQ graph only in rounding: the integer path sums exactly and
@@ -237,11 +238,20 @@ class Rewriter {
     const ir::Node* da = dq_of(n.input(0));
     const ir::Node* db = dq_of(n.input(1));
     if (!da || !db) return 0;
+    {  // B may broadcast over A's trailing dims (A's leading dims then 1s); Add and Mul commute
+      const auto& t0 = types_[static_cast<size_t>(n.input(0))];
+      const auto& t1 = types_[static_cast<size_t>(n.input(1))];
+      if (t0 && t1 && shape_numel(t0->shape) < shape_numel(t1->shape)) std::swap(da, db);
+    }
     auto pa = qparams(g_, *da), pb = qparams(g_, *db);
     if (!pa || !pb || !pa->per_tensor() || !pb->per_tensor()) return 0;
-    const auto& ta = types_[static_cast<size_t>(n.input(0))];
-    const auto& tb = types_[static_cast<size_t>(n.input(1))];
-    if (!ta || !tb || ta->shape != tb->shape) return 0;
+    const auto& ta = types_[static_cast<size_t>(da->outputs[0])];
+    const auto& tb = types_[static_cast<size_t>(db->outputs[0])];
+    if (!ta || !tb || ta->shape.size() != tb->shape.size()) return 0;
+    size_t lead = 0;
+    while (lead < ta->shape.size() && tb->shape[lead] == ta->shape[lead]) ++lead;
+    for (size_t d = lead; d < tb->shape.size(); ++d)
+      if (tb->shape[d] != 1) return 0;
     ir::ValueId y = n.outputs[0];
     const ir::NodeId relu_id = uses_.sole_user(y);
     const bool relu = relu_id >= 0 && !dead_[static_cast<size_t>(relu_id)] &&

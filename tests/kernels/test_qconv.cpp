@@ -186,6 +186,25 @@ TEST(QuantizedOps, MaxPoolInt8) {
 namespace verge::test {
 namespace {
 
+TEST(QuantizedOps, QMulBroadcastGate) {  // SE gate: B [N, C, 1, 1] over A [N, C, H, W]
+  std::mt19937 rng(6);
+  for (const char* op : {"QAdd", "QMul"})
+    for (Shape bs : {Shape{2, 19, 1, 1}, Shape{2, 1, 1, 1}, Shape{2, 19, 5, 1}}) {
+      KernelCase kc(op, "verge");
+      kc.input(random_ints<uint8_t>(rng, {2, 19, 5, 9}, 0, 255))
+          .constant(Tensor::scalar<float>(0.05f))
+          .constant(Tensor::scalar<uint8_t>(120));
+      kc.input(random_ints<uint8_t>(rng, bs, 0, 255))
+          .constant(Tensor::scalar<float>(1.f / 255))
+          .constant(Tensor::scalar<uint8_t>(0));
+      kc.constant(Tensor::scalar<float>(0.04f)).constant(Tensor::scalar<uint8_t>(128));
+      const int ran = check_variants(kc, "qbinary_avx512");
+      if (cpu_has(Isa::kAvx512)) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
 TEST(QuantizedOps, QAddQMulAvx512) {
   std::mt19937 rng(5);
   for (const char* op : {"QAdd", "QMul"})

@@ -14,6 +14,7 @@ void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int
 // float(x - zp) * scale, add or multiply in float32, optional Relu, then quantize as above).
 struct QBinaryParams {
   bool a_signed = false, b_signed = false, mul = false, relu = false;
+  bool b_broadcast = false;  // b points to one value used for all n elements
   float a_scale = 1, b_scale = 1, y_scale = 1;
   int32_t a_zp = 0, b_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
 };

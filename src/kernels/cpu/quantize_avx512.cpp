@@ -39,7 +39,9 @@ void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinary
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
     const __m512 fa = dequantize16(_mm_maskz_loadu_epi8(m, a + i), p.a_signed, az, as);
-    const __m512 fb = dequantize16(_mm_maskz_loadu_epi8(m, b + i), p.b_signed, bz, bs);
+    const __m512 fb =
+        dequantize16(p.b_broadcast ? _mm_set1_epi8(static_cast<char>(b[0])) : _mm_maskz_loadu_epi8(m, b + i),
+                     p.b_signed, bz, bs);
     __m512 v = p.mul ? _mm512_mul_ps(fa, fb) : _mm512_add_ps(fa, fb);
     if (p.relu) v = _mm512_max_ps(v, _mm512_setzero_ps());  // NaN -> 0 (second operand)
     __m512 q = _mm512_roundscale_ps(_mm512_div_ps(v, ys), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);

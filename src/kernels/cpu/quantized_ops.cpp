@@ -63,7 +63,17 @@ class QBinary final : public Kernel {
     const auto* a = static_cast<const uint8_t*>(c.input(0).raw());
     const auto* b = static_cast<const uint8_t*>(c.input(3).raw());
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
-    const int64_t n = c.input(0).numel();
+    const int64_t n = c.input(0).numel(), nb = c.input(3).numel();
+    if (nb != n) {  // B broadcast over A's trailing dims (SE gates): one B value per run of `inner` elements
+      const int64_t inner = n / nb;
+      p.b_broadcast = true;
+      parallel_for(c.pool, nb, std::max<int64_t>(1, 16 * 1024 / std::max<int64_t>(inner, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t j = lo; j < hi; ++j)
+                       qbinary_avx512(a + j * inner, b + j, inner, p, y + j * inner);
+                   });
+      return Status::ok();
+    }
     constexpr int64_t kChunk = 16 * 1024;
     parallel_for(c.pool, (n + kChunk - 1) / kChunk, 4, [&](int64_t lo, int64_t hi) {
       const int64_t i0 = lo * kChunk, i1 = std::min(n, hi * kChunk);

@@ -291,9 +291,11 @@ class QBinaryRef final : public Kernel {
     const auto yz = static_cast<int32_t>(c.input(7).get_as_int64(0));
     const bool y_s8 = c.output(0).dtype() == DType::kInt8;
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    // B holds one value per run of `inner` elements of A (inner = 1: same shape).
+    const int64_t inner = c.input(0).numel() / std::max<int64_t>(1, c.input(3).numel());
     for (int64_t i = 0; i < c.input(0).numel(); ++i) {
-      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i],
-                    bi = b_s8 ? static_cast<int8_t>(b[i]) : b[i];
+      const uint8_t braw = b[i / inner];
+      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i], bi = b_s8 ? static_cast<int8_t>(braw) : braw;
       const float fa = quant::dequantize(ai, az, as), fb = quant::dequantize(bi, bz, bs);
       float v = kMul ? fa * fb : fa + fb;
       if (relu_ && !(v > 0.f)) v = 0.f;
