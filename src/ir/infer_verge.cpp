@@ -54,6 +54,40 @@ Status infer_fused_gemm(InferContext& c) {
   return parse_activation(c.node()).status();
 }
 
+Status infer_qbinary(InferContext& c) {
+  for (size_t i = 0; i < 8; ++i)
+    if (!c.has_input(i)) return c.invalid("all 8 inputs are required");
+  for (size_t i : {0, 2, 3, 5, 7}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
+  for (size_t i : {1, 4, 6}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kFloat32}));
+  for (size_t i : {1, 2, 4, 5, 6, 7})
+    if (shape_numel(c.shape(i)) != 1)
+      return c.invalid("input {} must hold one value (per-tensor quantization)", i);
+  if (c.dtype(2) != c.dtype(0) || c.dtype(5) != c.dtype(3))
+    return c.invalid("zero points must have their tensor's type");
+  // B: A's shape, or A's leading dims followed by 1s (one value per run of A's trailing elements).
+  const Shape &a = c.shape(0), &bs = c.shape(3);
+  bool ok = a.size() == bs.size();
+  size_t lead = 0;
+  while (ok && lead < a.size() && bs[lead] == a[lead]) ++lead;
+  for (size_t d = lead; ok && d < bs.size(); ++d) ok = bs[d] == 1;
+  if (!ok)
+    return c.invalid("B {} must be A's shape {} or its leading dims followed by 1s", shape_to_string(bs),
+                     shape_to_string(a));
+  const std::string act = c.node().get_string("activation", "");
+  if (!act.empty() && act != "Relu") return c.invalid("activation must be empty or Relu, got '{}'", act);
+  c.set_output(0, c.dtype(7), c.shape(0));
+  return Status::ok();
+}
+
+Status infer_qlut(InferContext& c) {
+  if (!c.has_input(0) || !c.has_input(1)) return c.invalid("inputs X and Table are required");
+  VERGE_RETURN_IF_ERROR(c.expect_dtype(0, {DType::kUInt8, DType::kInt8}));
+  VERGE_RETURN_IF_ERROR(c.expect_dtype(1, {DType::kUInt8, DType::kInt8}));
+  if (c.shape(1) != Shape{256}) return c.invalid("Table must have shape [256], got {}", shape_to_string(c.shape(1)));
+  c.set_output(0, c.dtype(1), c.shape(0));
+  return Status::ok();
+}
+
 Status infer_to_blocked(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || c.rank(0) < 3) return c.invalid("ToBlocked needs an [N, C, spatial...] input");

@@ -36,8 +36,15 @@ Result<std::vector<PassResult>> optimize(ir::Model& model, const OptimizeOptions
   ir::Graph& g = work.graph;
   auto note = [&](const char* pass, int changes) { log.push_back({pass, changes}); };
   note("eliminate_identities", opt::eliminate_identities(g));
-  VERGE_ASSIGN_OR_RETURN(int folded, opt::fold_constants(g, o.input_shapes));
+  const bool quantized = o.level >= OptLevel::kExtended;
+  VERGE_ASSIGN_OR_RETURN(int folded, opt::fold_constants(g, o.input_shapes, quantized));
   note("fold_constants", folded);
+  if (quantized) {
+    note("fuse_qdq", opt::fuse_qdq(g));
+    // DequantizeLinear of weights that no rewrite took become float constants.
+    VERGE_ASSIGN_OR_RETURN(int refolded, opt::fold_constants(g, o.input_shapes));
+    note("fold_constants", refolded);
+  }
   note("fold_batch_norm", opt::fold_batch_norm(g));
   note("matmul_add_to_gemm", opt::matmul_add_to_gemm(g));
   note("remove_dead_nodes", opt::remove_dead_nodes(g));

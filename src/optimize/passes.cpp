@@ -53,7 +53,7 @@ int eliminate_identities(ir::Graph& g) {
   return changes;
 }
 
-Result<int> fold_constants(ir::Graph& g, const std::map<std::string, Shape>& input_shapes) {
+Result<int> fold_constants(ir::Graph& g, const std::map<std::string, Shape>& input_shapes, bool keep_dequantize) {
   // Inputs with fully known shapes let Shape/Size (and what depends on them) fold too.
   bool all_static = true;
   std::vector<ValueBinding> bindings;
@@ -82,6 +82,9 @@ Result<int> fold_constants(ir::Graph& g, const std::map<std::string, Shape>& inp
   int changes = 0;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     const ir::Node& n = g.nodes[k];
+    if (keep_dequantize && n.op == OpId::DequantizeLinear && g.is_constant(n.input(0)) &&
+        g.value(n.input(0)).constant->dtype() != DType::kFloat32)
+      continue;
     bool all = !n.outputs.empty();
     for (ir::ValueId o : n.outputs) {
       if (o == ir::kNoValue) continue;

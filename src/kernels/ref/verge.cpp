@@ -4,6 +4,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/blocked.h"
+#include "kernels/ref/quant_math.h"
 #include "kernels/ref/ref_common.h"
 
 namespace verge::ref {
@@ -271,6 +272,60 @@ class ChannelGatherRef final : public Kernel {
 
 }  // namespace
 
+namespace {
+// QAdd / QMul: y = QuantizeLinear(act(DequantizeLinear(a) op DequantizeLinear(b))), float32 throughout.
+template <bool kMul>
+class QBinaryRef final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    relu_ = c.node().get_string("activation", "") == "Relu";
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    const bool a_s8 = c.input(0).dtype() == DType::kInt8, b_s8 = c.input(3).dtype() == DType::kInt8;
+    const auto* a = static_cast<const uint8_t*>(c.input(0).raw());
+    const auto* b = static_cast<const uint8_t*>(c.input(3).raw());
+    const float as = c.input(1).data<float>()[0], bs = c.input(4).data<float>()[0],
+                ys = c.input(6).data<float>()[0];
+    const int64_t az = c.input(2).get_as_int64(0), bz = c.input(5).get_as_int64(0);
+    const auto yz = static_cast<int32_t>(c.input(7).get_as_int64(0));
+    const bool y_s8 = c.output(0).dtype() == DType::kInt8;
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    // B holds one value per run of `inner` elements of A (inner = 1: same shape).
+    const int64_t inner = c.input(0).numel() / std::max<int64_t>(1, c.input(3).numel());
+    for (int64_t i = 0; i < c.input(0).numel(); ++i) {
+      const uint8_t braw = b[i / inner];
+      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i], bi = b_s8 ? static_cast<int8_t>(braw) : braw;
+      const float fa = quant::dequantize(ai, az, as), fb = quant::dequantize(bi, bz, bs);
+      float v = kMul ? fa * fb : fa + fb;
+      if (relu_ && !(v > 0.f)) v = 0.f;
+      y[i] = y_s8 ? static_cast<uint8_t>(quant::quantize<int8_t>(v, ys, yz))
+                  : quant::quantize<uint8_t>(v, ys, yz);
+    }
+    return Status::ok();
+  }
+
+ private:
+  bool relu_ = false;
+};
+}  // namespace
+
+namespace {
+class QLutRef final : public Kernel {
+ public:
+  Status run(const RunContext& c) override {
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    const auto* table = static_cast<const uint8_t*>(c.input(1).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    for (int64_t i = 0; i < c.input(0).numel(); ++i) y[i] = table[x[i]];
+    return Status::ok();
+  }
+};
+}  // namespace
+
+std::unique_ptr<Kernel> make_QLut(const ir::Node&) { return std::make_unique<QLutRef>(); }
+std::unique_ptr<Kernel> make_QAdd(const ir::Node&) { return std::make_unique<QBinaryRef<false>>(); }
+std::unique_ptr<Kernel> make_QMul(const ir::Node&) { return std::make_unique<QBinaryRef<true>>(); }
 std::unique_ptr<Kernel> make_ChannelGather(const ir::Node&) { return std::make_unique<ChannelGatherRef>(); }
 std::unique_ptr<Kernel> make_FusedConv(const ir::Node&) { return std::make_unique<FusedConvRef>(); }
 std::unique_ptr<Kernel> make_FusedGemm(const ir::Node&) { return std::make_unique<FusedGemmRef>(); }

@@ -1,0 +1,445 @@
+// QLinearConv with AVX512-VNNI (kernels/cpu/qconv.h): uint8 or int8 activations (int8 ones are shifted
+// by 128 while the panel is built), constant int8 symmetric weights packed at prepare with the
+// activation zero point and the int32 bias folded into one per-channel constant, per-channel
+// requantization fused into the tile. Works directly on NCHW tensors: run() builds, per tile of 32
+// output pixels, the im2col panel of one group (4 reduction indices interleaved per pixel) in a
+// per-thread scratch slot and multiplies it by every output-channel tile of that group.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "ir/conv_geometry.h"
+#include "kernels/cpu/qconv.h"
+#include "kernels/kernel.h"
+#include "runtime/exec_options.h"
+
+namespace verge {
+namespace {
+
+constexpr int MR = kQConvMr, PT = kQConvPt;
+
+bool is_constant_of(const PrepareContext& c, size_t i, std::initializer_list<DType> types) {
+  if (!c.has_input(i) || !c.constant(i)) return false;
+  return std::find(types.begin(), types.end(), c.dtype(i)) != types.end();
+}
+
+class QLinearConvVnni final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& xs = c.shape(0);
+    const Shape& ws = c.shape(3);
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
+                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3];
+    m_ = ws[0], kh_ = ws[2], kw_ = ws[3];
+    group_ = c.node().get_int("group", 1);
+    cg_ = c_ / group_, mg_ = m_ / group_;
+    sh_ = g.strides[0], sw_ = g.strides[1], dh_ = g.dilations[0], dw_ = g.dilations[1];
+    ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
+    k_ = cg_ * kh_ * kw_;
+    k4_ = (k_ + 3) / 4;
+    mtiles_ = (mg_ + MR - 1) / MR;
+    // Stride 1: the "padded grid" — output pixel (oy, ox) is grid point q = oy * wp + ox of the input
+    // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
+    // plane at q + i * dh * wp + j * dw: the 32 bytes of a tile are contiguous, so the panel is built with
+    // interleaves only. Grid points with ox >= ow are computed and dropped. Other strides build rows.
+    // Stride 2 (both dims): the padded plane is stored as its even rows then its odd rows (padded width
+    // rounded up to even), so padded row 2 * oy + a is row oy + a / 2 of phase a % 2 and grid point
+    // q = oy * (wp / 2) + ox reads phase (i * dh) % 2 at 2q + (i * dh) / 2 * wp + j * dw: the even bytes
+    // of a 64-byte row (one vpmovwb).
+    gs_ = sh_ == sw_ && (sh_ == 1 || sh_ == 2) ? sh_ : 0;
+    grid_ = gs_ != 0;
+    pad_top_ = g.pads_begin[0], pad_left_ = g.pads_begin[1];
+    hp_ = h_ + g.pads_begin[0] + g.pads_end[0];
+    wp_ = w_ + g.pads_begin[1] + g.pads_end[1];
+    if (gs_ == 2) wp_ += wp_ % 2, hp_ = std::max(hp_, 2 * oh_ + (kh_ - 1) * dh_), hp_ += hp_ % 2;
+    copy_ = grid_ && (hp_ * wp_ != h_ * w_ || gs_ == 2);
+    gw_ = grid_ ? wp_ / gs_ : ow_;
+    grid_q_ = grid_ ? (oh_ - 1) * gw_ + ow_ : oh_ * ow_;
+    ptiles_ = (grid_q_ + PT - 1) / PT;
+    koff_.clear();
+    if (grid_)
+      for (int64_t k = 0; k < k_; ++k) {
+        const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
+        koff_.push_back(ci * hp_ * wp_ + padded_row(ki * dh_) * wp_ + kj * dw_);
+      }
+    flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
+    x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
+    const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
+    const bool y_signed = c.output(0).dtype == DType::kInt8;
+    rq_base_.y_zp = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
+    rq_base_.qmin = y_signed ? -128 : 0;
+    rq_base_.qmax = y_signed ? 127 : 255;
+
+    const Tensor& w = *c.constant(3);
+    const int8_t* wd = w.data<int8_t>();
+    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
+    const Tensor& w_scale = *c.constant(4);
+    const double x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    const int64_t rows = group_ * mtiles_ * MR;
+    wpack_.assign(static_cast<size_t>(rows * k4_ * 4), 0);
+    comp_.assign(static_cast<size_t>(rows), 0);
+    mult_.assign(static_cast<size_t>(rows), 0.0);
+    for (int64_t gi = 0; gi < group_; ++gi)
+      for (int64_t mi = 0; mi < mg_; ++mi) {
+        const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
+        const int64_t row = (gi * mtiles_ + t) * MR + r;
+        int8_t* tile = wpack_.data() + (gi * mtiles_ + t) * k4_ * MR * 4;
+        int64_t sum = 0;
+        for (int64_t k = 0; k < k_; ++k) {
+          const int8_t v = wd[m * k_ + k];
+          tile[((k / 4) * MR + r) * 4 + k % 4] = v;
+          sum += v;
+        }
+        const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
+        comp_[static_cast<size_t>(row)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
+        const double ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
+        mult_[static_cast<size_t>(row)] = (x_scale * ws_m) / y_scale;
+      }
+    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
+    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
+    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
+                      (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 192) : 0));
+    return Status::ok();
+  }
+
+  Status run(const RunContext& c) override {
+    const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
+    uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
+    auto* scratch = static_cast<uint8_t*>(c.scratch);
+    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
+    const uint8_t* x_end = x + n_ * c_ * h_ * w_;
+    if (copy_) {  // the padded input: x_zp borders, 64 bytes of slack after the last plane
+      uint8_t* padded = scratch + threads_ * slot_bytes();
+      const int64_t pt = pad_top_, pl = pad_left_;
+      parallel_for(c.pool, n_ * c_, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t pl_i = begin; pl_i < end; ++pl_i) {
+          uint8_t* dst = padded + pl_i * hp_ * wp_;
+          std::memset(dst, x_zp_, static_cast<size_t>(hp_ * wp_));
+          for (int64_t iy = 0; iy < h_; ++iy)
+            std::memcpy(dst + padded_row(iy + pt) * wp_ + pl, x + (pl_i * h_ + iy) * w_,
+                        static_cast<size_t>(w_));
+        }
+      });
+      std::memset(padded + n_ * c_ * hp_ * wp_, x_zp_, 192);
+      x = padded;
+      x_end = padded + n_ * c_ * hp_ * wp_ + 192;
+    }
+    const int64_t units = n_ * group_ * ptiles_;
+    parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
+      const int64_t slot = claim_slot();
+      uint8_t* panel = scratch + slot * slot_bytes();
+      for (int64_t u = begin; u < end; ++u) {
+        const int64_t pt = u % ptiles_, gi = (u / ptiles_) % group_, n = u / (ptiles_ * group_);
+        const int64_t p0 = pt * PT;
+        const int pixels = static_cast<int>(std::min<int64_t>(PT, grid_q_ - p0));
+        if (grid_)
+          build_panel_grid(x + (n * c_ + gi * cg_) * hp_ * wp_, x_end, p0, pixels, panel);
+        else
+          build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
+        const int64_t plane = oh_ * ow_;
+        uint8_t* yg = y + (n * m_ + gi * mg_) * plane;
+        // Output runs of the tile: (tile offset, output offset, length).
+        int runs[PT][3];
+        int nruns = 0;
+        const bool direct = !grid_ || gw_ == ow_;
+        if (!direct)
+          for (int p = 0; p < pixels;) {
+            const int64_t q = p0 + p, oy = q / gw_, ox = q % gw_;
+            const int len = static_cast<int>(std::min<int64_t>(pixels - p, gw_ - ox));
+            const int valid = static_cast<int>(std::clamp<int64_t>(ow_ - ox, 0, len));
+            if (valid > 0)
+              runs[nruns][0] = p, runs[nruns][1] = static_cast<int>(oy * ow_ + ox), runs[nruns++][2] = valid;
+            p += len;
+          }
+        uint8_t* tmp = panel + k4_ * 128 + 5 * 64;
+        for (int64_t t = 0; t < mtiles_; ++t) {
+          const int64_t row = (gi * mtiles_ + t) * MR;
+          QRequant rq = rq_base_;
+          rq.comp = comp_.data() + row;
+          rq.mult = mult_.data() + row;
+          const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
+          uint8_t* yt = yg + t * MR * plane;
+          if (direct) {
+            qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, yt + p0, plane,
+                                  pixels);
+            continue;
+          }
+          qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, tmp, PT, pixels);
+          for (int r = 0; r < rows; ++r)
+            for (int s = 0; s < nruns; ++s)
+              std::memcpy(yt + r * plane + runs[s][1], tmp + r * PT + runs[s][0],
+                          static_cast<size_t>(runs[s][2]));
+        }
+      }
+      busy_[slot].store(0, std::memory_order_release);
+    });
+    return Status::ok();
+  }
+  const char* name() const override { return "qlinearconv_avx512vnni"; }
+
+ private:
+  // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
+  // + an MR x 32 output tile.
+  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + MR * PT + 64) / 64 * 64; }
+
+  int64_t claim_slot() {
+    for (;;)
+      for (int64_t s = 0; s < threads_; ++s) {
+        int expected = 0;
+        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
+            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
+          return s;
+      }
+  }
+
+  // Row k of the im2col panel for output pixels [p0, p0 + pixels): 32 bytes, x_zp where the window is
+  // in the padding or past the last pixel. Returns a pointer into x when the bytes are contiguous there.
+  const uint8_t* build_row(const uint8_t* xg, int64_t k, int64_t p0, int pixels, uint8_t* buf) const {
+    const int64_t ci = k / (kh_ * kw_), i = (k / kw_) % kh_, j = k % kw_;
+    const uint8_t* plane = xg + ci * h_ * w_;
+    if (kh_ == 1 && kw_ == 1 && sh_ == 1 && sw_ == 1 && ph_ == 0 && pw_ == 0 && pixels == PT)
+      return plane + p0;
+    int p = 0;
+    while (p < pixels) {
+      const int64_t oy = (p0 + p) / ow_, ox0 = (p0 + p) % ow_;
+      const int seg = static_cast<int>(std::min<int64_t>(ow_ - ox0, pixels - p));
+      const int64_t iy = oy * sh_ - ph_ + i * dh_;
+      uint8_t* out = buf + p;
+      if (iy < 0 || iy >= h_) {
+        std::memset(out, x_zp_, static_cast<size_t>(seg));
+      } else {
+        const uint8_t* src = plane + iy * w_;
+        const int64_t ix0 = ox0 * sw_ - pw_ + j * dw_;
+        if (sw_ == 1) {
+          const int64_t lo = std::clamp<int64_t>(-ix0, 0, seg), hi = std::clamp<int64_t>(w_ - ix0, lo, seg);
+          std::memset(out, x_zp_, static_cast<size_t>(lo));
+          std::memcpy(out + lo, src + ix0 + lo, static_cast<size_t>(hi - lo));
+          std::memset(out + hi, x_zp_, static_cast<size_t>(seg - hi));
+        } else {
+          for (int q = 0; q < seg; ++q) {
+            const int64_t ix = ix0 + q * sw_;
+            out[q] = ix >= 0 && ix < w_ ? src[ix] : x_zp_;
+          }
+        }
+      }
+      p += seg;
+    }
+    std::memset(buf + pixels, x_zp_, static_cast<size_t>(PT - pixels));
+    return buf;
+  }
+
+  // Storage row of padded row r (stride 2: even rows first, then odd rows).
+  int64_t padded_row(int64_t r) const { return gs_ == 2 ? (r % 2) * (hp_ / 2) + r / 2 : r; }
+
+  // Stride-1 panel from the padded grid (see prepare): rows are pointers into the (padded) input.
+  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels,
+                        uint8_t* panel) const {
+    uint8_t* bufs = panel + k4_ * 128;
+    uint8_t* pad_row = bufs + 4 * 64;
+    std::memset(pad_row, x_zp_, PT);
+    for (int64_t k4 = 0; k4 < k4_; ++k4) {
+      const uint8_t* r[4];
+      for (int j = 0; j < 4; ++j) {
+        const int64_t k = k4 * 4 + j;
+        if (k >= k_) {
+          r[j] = pad_row;
+          continue;
+        }
+        const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
+        if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
+          qconv_even_bytes_avx512vnni(src, bufs + j * 64);
+          r[j] = bufs + j * 64;
+        } else if (src + PT <= x_end) {
+          r[j] = src;
+        } else {  // the end of the input: valid pixels are inside, the rest of the tile is dropped
+          const int64_t avail = std::max<int64_t>(0, x_end - src);
+          std::memcpy(bufs + j * 64, src, static_cast<size_t>(std::min<int64_t>(avail, PT)));
+          std::memset(bufs + j * 64 + avail, x_zp_, static_cast<size_t>(PT - std::min<int64_t>(avail, PT)));
+          r[j] = bufs + j * 64;
+        }
+      }
+      qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip_, panel + k4 * 128);
+    }
+    (void)pixels;
+  }
+
+  void build_panel(const uint8_t* xg, int64_t p0, int pixels, uint8_t* panel) const {
+    uint8_t* bufs = panel + k4_ * 128;
+    uint8_t* pad_row = bufs + 4 * 64;
+    std::memset(pad_row, x_zp_, PT);
+    for (int64_t k4 = 0; k4 < k4_; ++k4) {
+      const uint8_t* r[4];
+      for (int j = 0; j < 4; ++j) {
+        const int64_t k = k4 * 4 + j;
+        r[j] = k < k_ ? build_row(xg, k, p0, pixels, bufs + j * 64) : pad_row;
+      }
+      qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip_, panel + k4 * 128);
+    }
+  }
+
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, m_ = 0, kh_ = 0, kw_ = 0, group_ = 1, cg_ = 0, mg_ = 0;
+  int64_t sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
+  int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1;
+  bool grid_ = false, copy_ = false;
+  int64_t gs_ = 0, gw_ = 0;
+  std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
+  int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
+  uint8_t flip_ = 0, x_zp_ = 0;
+  QRequant rq_base_;
+  std::vector<int8_t> wpack_;
+  std::vector<int32_t> comp_;
+  std::vector<double> mult_;
+  std::unique_ptr<std::atomic<int>[]> busy_;
+};
+
+// Depthwise 3x3 (one output channel per input channel), stride 1 or 2, pads <= 1: each thread pads one
+// channel plane with x_zp into its scratch slot and runs qdw3x3 over it.
+class QDepthwiseVnni final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& xs = c.shape(0);
+    const Shape& ws = c.shape(3);
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
+                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3];
+    stride_ = g.strides[0], ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
+    flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
+    const int64_t x_zp = c.constant(2)->get_as_int64(0);
+    x_zp_ = static_cast<uint8_t>(x_zp);
+    const int64_t x_zp_u = x_zp + (flip_ ? 128 : 0);
+    const bool y_signed = c.output(0).dtype == DType::kInt8;
+    y_zp_ = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
+    qmin_ = y_signed ? -128 : 0;
+    qmax_ = y_signed ? 127 : 255;
+    const int8_t* wd = c.constant(3)->data<int8_t>();
+    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
+    const Tensor& w_scale = *c.constant(4);
+    const double x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    weights_.assign(wd, wd + c_ * 9);
+    comp_.assign(static_cast<size_t>(c_), 0);
+    mult_.assign(static_cast<size_t>(c_), 0.0);
+    for (int64_t ch = 0; ch < c_; ++ch) {
+      int64_t sum = 0;
+      for (int k = 0; k < 9; ++k) sum += wd[ch * 9 + k];
+      const int64_t b = bias ? bias->data<int32_t>()[ch] : 0;
+      comp_[static_cast<size_t>(ch)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
+      mult_[static_cast<size_t>(ch)] =
+          (x_scale * w_scale.data<float>()[w_scale.numel() == 1 ? 0 : ch]) / y_scale;
+    }
+    wp_ = (std::max(w_ + 2, 16 * ((ow_ + 15) / 16) * stride_ + 64) + 63) / 64 * 64;
+    rows_ = (4 * ((oh_ + 3) / 4) - 1) * stride_ + 3;
+    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
+    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
+    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
+    return Status::ok();
+  }
+
+  Status run(const RunContext& c) override {
+    const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
+    uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
+    auto* scratch = static_cast<uint8_t*>(c.scratch);
+    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
+    parallel_for(c.pool, n_ * c_, 1, [&](int64_t begin, int64_t end) {
+      const int64_t slot = claim_slot();
+      uint8_t* padded = scratch + slot * slot_bytes();
+      for (int64_t u = begin; u < end; ++u) {
+        const int64_t ch = u % c_;
+        const uint8_t* plane = x + u * h_ * w_;
+        std::memset(padded, x_zp_ ^ flip_, slot_bytes());
+        for (int64_t iy = 0; iy < h_; ++iy) {
+          uint8_t* dst = padded + (iy + ph_) * wp_ + pw_;
+          const uint8_t* src = plane + iy * w_;
+          if (flip_)
+            for (int64_t ix = 0; ix < w_; ++ix) dst[ix] = src[ix] ^ 0x80;
+          else
+            std::memcpy(dst, src, static_cast<size_t>(w_));
+        }
+        qdw3x3_avx512vnni(padded, wp_, static_cast<int>(stride_), weights_.data() + ch * 9,
+                          comp_[static_cast<size_t>(ch)], mult_[static_cast<size_t>(ch)], y_zp_, qmin_, qmax_,
+                          y + u * oh_ * ow_, oh_, ow_);
+      }
+      busy_[slot].store(0, std::memory_order_release);
+    });
+    return Status::ok();
+  }
+  const char* name() const override { return "qlinearconv_dw3x3_avx512vnni"; }
+
+ private:
+  size_t slot_bytes() const { return static_cast<size_t>(std::max(rows_, ph_ + h_) * wp_ + 64); }
+  int64_t claim_slot() {
+    for (;;)
+      for (int64_t s = 0; s < threads_; ++s) {
+        int expected = 0;
+        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
+            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
+          return s;
+      }
+  }
+
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0, wp_ = 0, rows_ = 0;
+  int64_t threads_ = 1;
+  uint8_t flip_ = 0, x_zp_ = 0;
+  int32_t y_zp_ = 0, qmin_ = 0, qmax_ = 255;
+  std::vector<int8_t> weights_;
+  std::vector<int32_t> comp_;
+  std::vector<double> mult_;
+  std::unique_ptr<std::atomic<int>[]> busy_;
+};
+
+}  // namespace
+
+// Constant symmetric int8 weights, constant quantization parameters with finite positive multipliers,
+// 2-D convolution.
+bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
+  if (c.node().op != OpId::QLinearConv || c.shape(0).size() != 4) return false;
+  if (!is_constant_of(c, 3, {DType::kInt8})) return false;
+  for (size_t i : {1, 4, 6})
+    if (!is_constant_of(c, i, {DType::kFloat32})) return false;
+  for (size_t i : {2, 5, 7})
+    if (!c.has_input(i) || !c.constant(i)) return false;
+  if (c.has_input(8) && !c.constant(8)) return false;
+  const Tensor& wzp = *c.constant(5);
+  for (int64_t i = 0; i < wzp.numel(); ++i)
+    if (wzp.get_as_int64(i) != 0) return false;
+  const double xs = c.constant(1)->data<float>()[0], ys = c.constant(6)->data<float>()[0];
+  const Tensor& wsc = *c.constant(4);
+  for (int64_t i = 0; i < wsc.numel(); ++i) {
+    const double m = xs * static_cast<double>(wsc.data<float>()[i]) / ys;
+    if (!std::isfinite(m) || !(m > 0)) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
+  return std::make_unique<QLinearConvVnni>();
+}
+
+bool accepts_qlinear_dw3x3_avx512vnni(const PrepareContext& c) {
+  if (!accepts_qlinear_conv_avx512vnni(c)) return false;
+  const Shape& xs = c.shape(0);
+  const Shape& ws = c.shape(3);
+  const ir::Node& n = c.node();
+  if (n.get_int("group", 1) != xs[1] || ws[0] != xs[1] || ws[2] != 3 || ws[3] != 3) return false;
+  const auto st = n.get_ints("strides", {1, 1}), di = n.get_ints("dilations", {1, 1});
+  if (st.size() != 2 || st[0] != st[1] || (st[0] != 1 && st[0] != 2) ||
+      (di.size() == 2 && (di[0] != 1 || di[1] != 1)))
+    return false;
+  auto g = conv_geometry(n, std::span(xs).subspan(2), std::span(ws).subspan(2));
+  if (!g.is_ok()) return false;
+  for (int64_t p : g->pads_begin)
+    if (p > 1) return false;
+  for (int64_t p : g->pads_end)
+    if (p > 1) return false;
+  return true;
+}
+
+std::unique_ptr<Kernel> make_qlinear_dw3x3_avx512vnni(const ir::Node&) {
+  return std::make_unique<QDepthwiseVnni>();
+}
+
+}  // namespace verge

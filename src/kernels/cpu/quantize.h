@@ -1,0 +1,23 @@
+// Per-tensor QuantizeLinear microkernel (float32 -> uint8 / int8), bit-exact with ref/quant_math.h:
+// q = round_half_even(x / scale) (IEEE float division), NaN -> 0, clamped to [qmin - zp, qmax - zp], + zp;
+// stored as one byte (the caller's qmin / qmax make it uint8 or int8).
+#pragma once
+
+#include <cstdint>
+
+namespace verge {
+
+void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax,
+                         uint8_t* y);
+
+// verge.QAdd / QMul over n elements (same numerics as their reference: dequantize each operand as
+// float(x - zp) * scale, add or multiply in float32, optional Relu, then quantize as above).
+struct QBinaryParams {
+  bool a_signed = false, b_signed = false, mul = false, relu = false;
+  bool b_broadcast = false;  // b points to one value used for all n elements
+  float a_scale = 1, b_scale = 1, y_scale = 1;
+  int32_t a_zp = 0, b_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
+};
+void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinaryParams& p, uint8_t* y);
+
+}  // namespace verge

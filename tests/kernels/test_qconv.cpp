@@ -1,0 +1,240 @@
+// int8 QLinearConv variants against the reference kernel, bit for bit (compare_tensors is exact on
+// integers): 1x1 / 3x3 / 5x5 / 7x7, strides, pads, dilations, groups and depthwise, channel counts
+// around the 6-channel tiles and 4-wide reduction groups, pixel counts around the 32-pixel tiles,
+// uint8 and int8 activations and outputs, per-tensor and per-channel weight scales, with and without
+// bias, multipliers that saturate.
+#include <random>
+
+#include "core/cpu_features.h"
+#include "kernel_check.h"
+
+namespace verge::test {
+namespace {
+
+template <class T>
+Tensor random_ints(std::mt19937& rng, Shape shape, int lo, int hi) {
+  Tensor t = Tensor::allocate(kDTypeOf<T>, std::move(shape)).value();
+  std::uniform_int_distribution<int> u(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(u(rng));
+  return t;
+}
+
+struct QConvSpec {
+  int64_t n = 1, c = 8, h = 9, w = 9, m = 8, k = 3, stride = 1, pad = 1, dilation = 1, group = 1;
+  bool x_signed = false, y_signed = false, per_channel = true, bias = true;
+  float y_scale = 0.05f;
+};
+
+void check_qconv(const QConvSpec& s, const char* variant = "qlinearconv_avx512vnni", uint32_t seed = 1) {
+  std::mt19937 rng(seed);
+  KernelCase kc("QLinearConv");
+  if (s.x_signed)
+    kc.input(random_ints<int8_t>(rng, {s.n, s.c, s.h, s.w}, -128, 127))
+        .constant(Tensor::scalar<float>(0.02f))
+        .constant(Tensor::scalar<int8_t>(-7));
+  else
+    kc.input(random_ints<uint8_t>(rng, {s.n, s.c, s.h, s.w}, 0, 255))
+        .constant(Tensor::scalar<float>(0.02f))
+        .constant(Tensor::scalar<uint8_t>(121));
+  kc.constant(random_ints<int8_t>(rng, {s.m, s.c / s.group, s.k, s.k}, -127, 127));
+  if (s.per_channel) {
+    Tensor ws = random_tensor(rng, {s.m}, 0.001f, 0.01f);
+    kc.constant(ws).constant(Tensor::allocate(DType::kInt8, {s.m}).value());
+    std::fill_n(kc.inputs.back().data<int8_t>(), s.m, int8_t{0});
+  } else {
+    kc.constant(Tensor::scalar<float>(0.004f)).constant(Tensor::scalar<int8_t>(0));
+  }
+  kc.constant(Tensor::scalar<float>(s.y_scale));
+  if (s.y_signed)
+    kc.constant(Tensor::scalar<int8_t>(3));
+  else
+    kc.constant(Tensor::scalar<uint8_t>(100));
+  if (s.bias) kc.constant(random_ints<int32_t>(rng, {s.m}, -20000, 20000));
+  kc.attr_ints("kernel_shape", {s.k, s.k})
+      .attr_ints("strides", {s.stride, s.stride})
+      .attr_ints("pads", {s.pad, s.pad, s.pad, s.pad})
+      .attr_ints("dilations", {s.dilation, s.dilation})
+      .attr_int("group", s.group);
+  SCOPED_TRACE("N=" + std::to_string(s.n) + " C=" + std::to_string(s.c) + " H=" + std::to_string(s.h) +
+               " W=" + std::to_string(s.w) + " M=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
+               " s=" + std::to_string(s.stride) + " p=" + std::to_string(s.pad) +
+               " d=" + std::to_string(s.dilation) + " g=" + std::to_string(s.group) +
+               (s.x_signed ? " s8x" : " u8x") + (s.y_signed ? " s8y" : " u8y"));
+  const int ran = check_variants(kc, variant);
+  if (cpu_has(Isa::kAvx512Vnni)) {
+    EXPECT_GT(ran, 0);
+  }
+}
+
+TEST(QLinearConvVnni, TileAndTailShapes) {
+  for (int64_t c : {1, 3, 4, 5, 16, 19})
+    for (int64_t m : {1, 5, 6, 7, 13, 32})
+      for (int64_t k : {1, 3}) check_qconv({.c = c, .h = 7, .w = 5, .m = m, .k = k, .pad = k / 2});
+  for (int64_t hw : {1, 2, 4, 6, 8, 11})  // 1 .. 121 pixels: partial and several 32-pixel tiles
+    check_qconv({.c = 9, .h = hw, .w = hw + 1, .m = 11});
+}
+
+TEST(QLinearConvVnni, StridesPadsDilationsGroups) {
+  for (int64_t k : {1, 3, 5, 7})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1, 3})
+        check_qconv({.c = 6, .h = 13, .w = 10, .m = 9, .k = k, .stride = stride, .pad = pad});
+  check_qconv({.c = 5, .h = 12, .w = 12, .m = 7, .k = 3, .pad = 2, .dilation = 2});
+  check_qconv({.n = 2, .c = 12, .h = 9, .w = 7, .m = 9, .k = 3, .group = 3});
+  check_qconv({.c = 16, .h = 10, .w = 10, .m = 16, .k = 3, .group = 16});             // depthwise
+  check_qconv({.c = 8, .h = 11, .w = 11, .m = 16, .k = 3, .stride = 2, .group = 8});  // channel multiplier 2
+}
+
+TEST(QLinearConvVnni, SignsScalesBiasSaturation) {
+  for (bool xs : {false, true})
+    for (bool ys : {false, true})
+      for (bool pc : {false, true})
+        for (bool bias : {false, true})
+          check_qconv({.c = 7,
+                       .h = 6,
+                       .w = 9,
+                       .m = 10,
+                       .x_signed = xs,
+                       .y_signed = ys,
+                       .per_channel = pc,
+                       .bias = bias});
+  check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 0.0005f});  // most outputs saturate
+  check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 40.f});     // most outputs round to y_zp
+}
+
+TEST(QLinearConvVnni, Depthwise3x3) {
+  const char* dw = "qlinearconv_dw3x3_avx512vnni";
+  for (int64_t stride : {1, 2})
+    for (int64_t pad : {0, 1})
+      for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {5, 17}, {9, 16}, {14, 33}, {20, 7}})
+        for (bool xs : {false, true}) {
+          if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
+          check_qconv({.n = 2,
+                       .c = 5,
+                       .h = h,
+                       .w = w,
+                       .m = 5,
+                       .k = 3,
+                       .stride = stride,
+                       .pad = pad,
+                       .group = 5,
+                       .x_signed = xs,
+                       .y_signed = xs},
+                      dw);
+        }
+  check_qconv({.c = 32, .h = 28, .w = 28, .m = 32, .k = 3, .group = 32, .per_channel = false, .bias = false},
+              dw);
+  check_qconv({.c = 16, .h = 12, .w = 12, .m = 16, .k = 3, .group = 16, .y_scale = 0.0005f}, dw);
+}
+
+TEST(QLinearConvVnni, ResNetLayers) {
+  check_qconv({.c = 64, .h = 14, .w = 14, .m = 64});
+  check_qconv({.c = 64, .h = 15, .w = 15, .m = 128, .k = 1, .stride = 2, .pad = 0});
+  check_qconv({.c = 3, .h = 32, .w = 32, .m = 64, .k = 7, .stride = 2, .pad = 3});
+}
+
+}  // namespace
+}  // namespace verge::test
+
+namespace verge::test {
+namespace {
+
+TEST(QuantizedOps, QuantizeLinearAvx512) {
+  std::mt19937 rng(3);
+  for (int64_t n : {1, 15, 16, 17, 1000, 40000})
+    for (bool s8 : {false, true}) {
+      Tensor x = random_tensor(rng, {n}, -20.f, 20.f);
+      if (n > 20) {  // exact ties, NaN, infinities, values that saturate
+        x.data<float>()[0] = 0.25f, x.data<float>()[1] = 0.75f, x.data<float>()[2] = NAN;
+        x.data<float>()[3] = INFINITY, x.data<float>()[4] = -INFINITY, x.data<float>()[5] = -1e30f;
+      }
+      KernelCase kc("QuantizeLinear");
+      kc.input(x).constant(Tensor::scalar<float>(0.1f));
+      if (s8)
+        kc.constant(Tensor::scalar<int8_t>(-3));
+      else
+        kc.constant(Tensor::scalar<uint8_t>(131));
+      const int ran = check_variants(kc, "quantize_f32_avx512");
+      if (cpu_has(Isa::kAvx512)) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
+TEST(QuantizedOps, MaxPoolInt8) {
+  std::mt19937 rng(4);
+  for (bool s8 : {false, true})
+    for (int64_t k : {2, 3})
+      for (int64_t s : {1, 2})
+        for (int64_t p : {0, 1})
+          for (int64_t ceil : {0, 1}) {
+            if (p >= k) continue;
+            KernelCase kc("MaxPool");
+            if (s8)
+              kc.input(random_ints<int8_t>(rng, {2, 3, 11, 8}, -128, 127));
+            else
+              kc.input(random_ints<uint8_t>(rng, {2, 3, 11, 8}, 0, 255));
+            kc.attr_ints("kernel_shape", {k, k}).attr_ints("strides", {s, s}).attr_ints("pads", {p, p, p, p});
+            kc.attr_int("ceil_mode", ceil);
+            EXPECT_GT(check_variants(kc, "maxpool_int8"), 0);
+          }
+}
+
+}  // namespace
+}  // namespace verge::test
+
+namespace verge::test {
+namespace {
+
+TEST(QuantizedOps, QMulBroadcastGate) {  // SE gate: B [N, C, 1, 1] over A [N, C, H, W]
+  std::mt19937 rng(6);
+  for (const char* op : {"QAdd", "QMul"})
+    for (Shape bs : {Shape{2, 19, 1, 1}, Shape{2, 1, 1, 1}, Shape{2, 19, 5, 1}}) {
+      KernelCase kc(op, "verge");
+      kc.input(random_ints<uint8_t>(rng, {2, 19, 5, 9}, 0, 255))
+          .constant(Tensor::scalar<float>(0.05f))
+          .constant(Tensor::scalar<uint8_t>(120));
+      kc.input(random_ints<uint8_t>(rng, bs, 0, 255))
+          .constant(Tensor::scalar<float>(1.f / 255))
+          .constant(Tensor::scalar<uint8_t>(0));
+      kc.constant(Tensor::scalar<float>(0.04f)).constant(Tensor::scalar<uint8_t>(128));
+      const int ran = check_variants(kc, "qbinary_avx512");
+      if (cpu_has(Isa::kAvx512)) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
+TEST(QuantizedOps, QAddQMulAvx512) {
+  std::mt19937 rng(5);
+  for (const char* op : {"QAdd", "QMul"})
+    for (int64_t n : {1, 16, 37, 5000})
+      for (bool s8 : {false, true})
+        for (bool relu : {false, true}) {
+          KernelCase kc(op, "verge");
+          if (s8)
+            kc.input(random_ints<int8_t>(rng, {n}, -128, 127))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<int8_t>(5));
+          else
+            kc.input(random_ints<uint8_t>(rng, {n}, 0, 255))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<uint8_t>(120));
+          kc.input(random_ints<uint8_t>(rng, {n}, 0, 255))
+              .constant(Tensor::scalar<float>(0.03f))
+              .constant(Tensor::scalar<uint8_t>(0));
+          kc.constant(Tensor::scalar<float>(s8 ? 0.02f : 0.07f));  // 0.02: many outputs saturate
+          if (s8)
+            kc.constant(Tensor::scalar<int8_t>(-10));
+          else
+            kc.constant(Tensor::scalar<uint8_t>(128));
+          if (relu) kc.attr_string("activation", "Relu");
+          const int ran = check_variants(kc, "qbinary_avx512");
+          if (cpu_has(Isa::kAvx512)) {
+            EXPECT_GT(ran, 0);
+          }
+        }
+}
+
+}  // namespace
+}  // namespace verge::test

@@ -1,0 +1,238 @@
+// QDQ models run with integer ops (optimize/quantized.cpp): the rewrites happen (asserted on the
+// optimized graph) and the results stay within the documented bound of the float QDQ graph: at most one
+// quantization step per rewritten linear layer, exact for the data-movement / max-pool rewrites.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "graph_builder.h"
+#include "import/onnx/importer.h"
+#include "kernel_check.h"
+#include "optimize/optimize.h"
+#include "runtime/session_impl.h"
+
+namespace verge {
+namespace {
+
+using test::GraphBuilder;
+
+std::mt19937 rng(11);
+
+template <class T>
+Tensor random_ints(Shape shape, int lo, int hi) {
+  Tensor t = Tensor::allocate(kDTypeOf<T>, std::move(shape)).value();
+  std::uniform_int_distribution<int> u(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(u(rng));
+  return t;
+}
+
+// Q -> DQ of a float value with constant per-tensor parameters.
+std::string qdq(GraphBuilder& b, const std::string& x, float scale, int zp, bool signed_q = false) {
+  const std::string s = b.constant(x + "_s", Tensor::scalar<float>(scale));
+  const std::string z = signed_q ? b.constant(x + "_z", Tensor::scalar<int8_t>(static_cast<int8_t>(zp)))
+                                 : b.constant(x + "_z", Tensor::scalar<uint8_t>(static_cast<uint8_t>(zp)));
+  return b.node("DequantizeLinear", {b.node("QuantizeLinear", {x, s, z}), s, z});
+}
+
+// DQ of int8 per-channel weights [M, ...] (axis 0) and, when `bias`, of an int32 bias in units of
+// x_scale * w_scale[m].
+std::pair<std::string, std::string> qweights(GraphBuilder& b, const std::string& name, Shape shape,
+                                             float x_scale, bool bias, int64_t axis = 0) {
+  const int64_t m = shape[static_cast<size_t>(axis)];
+  Tensor ws = test::random_tensor(rng, {m}, 0.001f, 0.004f);
+  Tensor wz = Tensor::allocate(DType::kInt8, {m}).value();
+  std::memset(wz.raw(), 0, wz.nbytes());
+  const std::string w = b.node("DequantizeLinear",
+                               {b.constant(name + "_q", random_ints<int8_t>(shape, -127, 127)),
+                                b.constant(name + "_s", ws), b.constant(name + "_z", wz)},
+                               {{"axis", axis}});
+  if (!bias) return {w, ""};
+  Tensor bs = Tensor::allocate(DType::kFloat32, {m}).value();
+  for (int64_t i = 0; i < m; ++i) bs.data<float>()[i] = x_scale * ws.data<float>()[i];
+  const std::string bq = b.constant(name + "_bq", random_ints<int32_t>({m}, -3000, 3000));
+  return {w, b.node("DequantizeLinear", {bq, b.constant(name + "_bs", bs)}, {{"axis", int64_t{0}}})};
+}
+
+std::map<std::string, int> op_counts(const ir::Graph& g) {
+  std::map<std::string, int> c;
+  for (const ir::Node& n : g.nodes) ++c[n.op_type];
+  return c;
+}
+
+Tensor run_at(const std::string& bytes, OptLevel level, const Tensor& x,
+              std::map<std::string, int>* ops = nullptr, bool reference_kernels = false) {
+  auto m = onnx_io::load_model_from_bytes(bytes, "t.onnx", ".");
+  EXPECT_TRUE(m.is_ok()) << m.status().to_string();
+  OptimizeOptions o;
+  o.level = level;
+  auto r = optimize(*m, o);
+  EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+  if (ops) *ops = op_counts(m->graph);
+  SessionOptions so;
+  so.optimization = OptLevel::kNone;
+  so.reference_kernels = reference_kernels;
+  auto s = make_session(std::move(m).value(), so);
+  EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+  auto out = (*s)->run({x});
+  EXPECT_TRUE(out.is_ok()) << out.status().to_string();
+  return (*out)[0].clone().value();
+}
+
+// max |a - e| in steps of `scale`, and the fraction of elements that differ.
+std::pair<double, double> step_diff(const Tensor& a, const Tensor& e, float scale) {
+  EXPECT_EQ(a.shape(), e.shape());
+  double worst = 0;
+  int64_t differ = 0;
+  for (int64_t i = 0; i < e.numel(); ++i) {
+    const double d = std::fabs(double(a.data<float>()[i]) - e.data<float>()[i]) / scale;
+    worst = std::max(worst, d);
+    differ += d > 1e-3;
+  }
+  return {worst, double(differ) / double(e.numel())};
+}
+
+struct ConvCase {
+  int64_t c, m, k, stride, pad, group;
+  bool relu, bias, signed_y;
+};
+
+TEST(QuantizedGraph, ConvBecomesQLinearConvWithinOneStep) {
+  const ConvCase cases[] = {{8, 16, 3, 1, 1, 1, true, true, false},
+                            {8, 16, 3, 2, 1, 1, false, true, true},
+                            {16, 24, 1, 1, 0, 1, true, false, false},
+                            {12, 12, 3, 1, 1, 12, true, true, false},
+                            {3, 10, 7, 2, 3, 1, false, false, false}};
+  for (const ConvCase& cc : cases) {
+    SCOPED_TRACE(cc.c * 1000 + cc.m);
+    GraphBuilder b;
+    const float xs = 1.f / 255, ys = cc.relu ? 2.f / 255 : 4.f / 255;
+    const std::string x = qdq(b, b.input("x", {1, cc.c, 13, 11}), xs, 0);
+    auto [w, bias] = qweights(b, "w", {cc.m, cc.c / cc.group, cc.k, cc.k}, xs, cc.bias);
+    std::vector<std::string> ins = {x, w};
+    if (cc.bias) ins.push_back(bias);
+    std::string y = b.node("Conv", ins,
+                           {{"kernel_shape", std::vector<int64_t>{cc.k, cc.k}},
+                            {"strides", std::vector<int64_t>{cc.stride, cc.stride}},
+                            {"pads", std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad}},
+                            {"group", cc.group}});
+    if (cc.relu) y = b.node("Relu", {y});
+    y = qdq(b, y, ys, cc.relu ? (cc.signed_y ? -128 : 0) : (cc.signed_y ? 0 : 128), cc.signed_y);
+    b.output(y,
+             {1, cc.m, (13 + 2 * cc.pad - cc.k) / cc.stride + 1, (11 + 2 * cc.pad - cc.k) / cc.stride + 1});
+    const Tensor input = test::random_tensor(rng, {1, cc.c, 13, 11}, 0.f, 1.f);
+    std::map<std::string, int> ops;
+    const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+    for (OptLevel level : {OptLevel::kExtended, OptLevel::kAll}) {
+      const Tensor got = run_at(b.bytes(), level, input, &ops);
+      EXPECT_EQ(ops["QLinearConv"], 1);
+      EXPECT_EQ(ops.count("Conv") + ops.count("Relu"), 0u);
+      auto [worst, frac] = step_diff(got, expected, ys);
+      EXPECT_LE(worst, 1.0 + 1e-3);
+      EXPECT_LT(frac, 0.02);  // float vs exact integer sums: only values next to a rounding boundary move
+    }
+  }
+}
+
+TEST(QuantizedGraph, SmallCnnRunsOnIntegers) {
+  // QDQ conv -> relu -> maxpool -> conv -> relu -> flatten -> gemm, as a QDQ quantizer lays it out.
+  GraphBuilder b;
+  const float xs = 1.f / 255, a1 = 3.f / 255, a2 = 3.f / 255, a3 = 4.f / 255;
+  const std::string x = qdq(b, b.input("x", {1, 3, 16, 16}), xs, 0);
+  auto [w1, b1] = qweights(b, "w1", {16, 3, 3, 3}, xs, true);
+  std::string y = b.node("Conv", {x, w1, b1}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  y = qdq(b, b.node("Relu", {y}), a1, 0);
+  y = qdq(b,
+          b.node("MaxPool", {y},
+                 {{"kernel_shape", std::vector<int64_t>{2, 2}}, {"strides", std::vector<int64_t>{2, 2}}}),
+          a1, 0);
+  auto [w2, b2] = qweights(b, "w2", {32, 16, 3, 3}, a1, true);
+  y = b.node("Conv", {y, w2, b2},
+             {{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", std::vector<int64_t>{2, 2}}});
+  y = qdq(b, b.node("Relu", {y}), a2, 0);
+  y = qdq(b, b.node("Flatten", {y}), a2, 0);
+  auto [w3, b3] = qweights(b, "w3", {10, 32 * 4 * 4}, a2, true);
+  y = b.node("Gemm", {y, w3, b3}, {{"transB", int64_t{1}}});
+  y = qdq(b, y, a3, 128);
+  b.output(y, {1, 10});
+  const Tensor input = test::random_tensor(rng, {1, 3, 16, 16}, 0.f, 1.f);
+  std::map<std::string, int> ops;
+  const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+  const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+  EXPECT_EQ(ops["QLinearConv"], 3);
+  EXPECT_EQ(ops["MaxPool"], 1);
+  EXPECT_EQ(ops["QuantizeLinear"], 1);    // the input
+  EXPECT_EQ(ops["DequantizeLinear"], 1);  // the output
+  for (const char* op : {"Conv", "Gemm", "Relu", "BlockedConv"}) EXPECT_EQ(ops.count(op), 0u) << op;
+  auto [worst, frac] = step_diff(got, expected, a3);
+  EXPECT_LE(worst, 4.0);  // one-step differences of earlier layers propagate a little
+  EXPECT_LT(frac, 0.5);
+}
+
+TEST(QuantizedGraph, ResidualAddAndMulAreExact) {
+  // conv -> relu, then residual Add (+ Relu) and an elementwise Mul, each between DQ inputs and a Q.
+  GraphBuilder b;
+  const float xs = 1.f / 255, a1 = 2.f / 255;
+  const std::string x = qdq(b, b.input("x", {1, 8, 9, 9}), xs, 0);
+  auto [w, bias] = qweights(b, "w", {8, 8, 3, 3}, xs, true);
+  const std::string c = qdq(
+      b, b.node("Relu", {b.node("Conv", {x, w, bias}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})}), a1, 0);
+  std::string y = qdq(b, b.node("Relu", {b.node("Add", {c, x})}), 3.f / 255, 0);
+  y = qdq(b, b.node("Mul", {y, c}), 0.5f / 255, 0);
+  b.output(y, {1, 8, 9, 9});
+  const Tensor input = test::random_tensor(rng, {1, 8, 9, 9}, 0.f, 1.f);
+  std::map<std::string, int> ops;
+  const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+  const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+  EXPECT_EQ(ops["QAdd"], 1);
+  EXPECT_EQ(ops["QMul"], 1);
+  EXPECT_EQ(ops.count("Add") + ops.count("Mul") + ops.count("Relu"), 0u);
+  // QAdd / QMul are exact; a one-step difference of the conv (rare) is amplified by the finer output scale.
+  auto [worst, frac] = step_diff(got, expected, 0.5f / 255);
+  EXPECT_LE(worst, 8.0);
+  EXPECT_LT(frac, 0.02);
+}
+
+TEST(QuantizedGraph, ActivationsBecomeLookupTablesExactly) {
+  const std::vector<std::pair<std::string, std::vector<std::pair<std::string, test::AttrValue>>>> acts = {
+      {"Sigmoid", {}},
+      {"HardSigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}}},
+      {"HardSwish", {}},
+      {"Tanh", {}},
+      {"LeakyRelu", {{"alpha", 0.1f}}},
+      {"Relu", {}}};
+  for (bool s8 : {false, true})
+    for (const auto& [op, attrs] : acts) {
+      SCOPED_TRACE(op);
+      GraphBuilder b(14);
+      const std::string x = qdq(b, b.input("x", {2, 3, 5, 7}), 0.05f, s8 ? -3 : 128, s8);
+      b.output(qdq(b, b.node(op, {x}, attrs), 0.01f, s8 ? 0 : 7, s8), {2, 3, 5, 7});
+      const Tensor input = test::random_tensor(rng, {2, 3, 5, 7}, -7.f, 7.f);
+      std::map<std::string, int> ops;
+      // Exact against the float graph on the reference kernels (the oracle the table is built with);
+      // optimized float activations may differ from them in the last bit, hence by a step after Q.
+      const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input, nullptr, true);
+      const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+      EXPECT_EQ(ops["QLut"], 1);
+      EXPECT_EQ(ops.count(op), 0u);
+      EXPECT_EQ(step_diff(got, expected, 0.01f).first, 0.0);
+    }
+}
+
+TEST(QuantizedGraph, QdqPairsCancel) {
+  GraphBuilder b;
+  const std::string x = qdq(b, b.input("x", {2, 5}), 0.1f, 10);
+  const std::string y =
+      qdq(b, b.node("Reshape", {x, b.constant("shape", Tensor::from_vector<int64_t>({1}, {10}))}), 0.1f, 10);
+  b.output(qdq(b, y, 0.1f, 10), {10});
+  const Tensor input = test::random_tensor(rng, {2, 5}, -2.f, 2.f);
+  std::map<std::string, int> ops;
+  const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+  const Tensor got = run_at(b.bytes(), OptLevel::kExtended, input, &ops);
+  EXPECT_EQ(ops["QuantizeLinear"], 1);
+  EXPECT_EQ(ops["DequantizeLinear"], 1);
+  EXPECT_EQ(step_diff(got, expected, 0.1f).first, 0.0);
+}
+
+}  // namespace
+}  // namespace verge
