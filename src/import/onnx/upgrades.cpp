@@ -137,9 +137,16 @@ Status upgrade_upsample(Rewrite& r) {
     node.op = OpId::Resize;
     node.op_type = "Resize";
     node.since_version = 13;
-    node.set_attr(ir::Attribute{.name = "mode", .type = ir::AttrType::kString, .s = mode == "bilinear" ? "linear" : mode});
-    node.set_attr(ir::Attribute{.name = "coordinate_transformation_mode", .type = ir::AttrType::kString, .s = "asymmetric"});
-    node.set_attr(ir::Attribute{.name = "nearest_mode", .type = ir::AttrType::kString, .s = nearest_mode});
+    const auto set_string = [&node](const char* name, std::string value) {
+      ir::Attribute a;
+      a.name = name;
+      a.type = ir::AttrType::kString;
+      a.s = std::move(value);
+      node.set_attr(std::move(a));
+    };
+    set_string("mode", mode == "bilinear" ? "linear" : mode);
+    set_string("coordinate_transformation_mode", "asymmetric");
+    set_string("nearest_mode", nearest_mode);
     node.inputs = {x, ir::kNoValue, sc};
   };
   const ir::ValueId x = n.input(0);
