@@ -20,6 +20,10 @@ Action add_conformance(CLI::App& app);
 Action add_export(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_optimize(CLI::App& app);
+Action add_serve(CLI::App& app);
+Action add_infer(CLI::App& app);
+// Reads a bearer-token file for serve/infer (surrounding whitespace trimmed; error if empty).
+Result<std::string> read_token_file(const std::string& path);
 
 // --threads / --kernels / --opt-level, shared by every command that runs a model.
 struct RuntimeFlags {

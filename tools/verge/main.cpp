@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   add(verge::cli::add_export);
   add(verge::cli::add_eval);
   add(verge::cli::add_optimize);
+  add(verge::cli::add_serve);
+  add(verge::cli::add_infer);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
