@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -85,5 +86,38 @@ inline std::vector<float> as_floats(const std::string& bytes) {
   std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
   return v;
 }
+
+// Test PKI made with the openssl CLI in a temp dir: CA "good" signs the server and a client
+// certificate; CA "other" signs nothing we use.
+class TestPki {
+ public:
+  TestPki() : dir_("pki") {
+    ok_ = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+              "/CN=good-ca "
+              "-keyout ca.key -out ca.pem") &&
+          run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
+              "/CN=other-ca "
+              "-keyout other.key -out other.pem") &&
+          leaf("server", "subjectAltName=IP:127.0.0.1,DNS:localhost") &&
+          leaf("client", "extendedKeyUsage=clientAuth");
+  }
+  bool ok() const { return ok_; }
+  std::string operator()(const std::string& file) const { return (dir_.path() / file).string(); }
+
+ private:
+  bool run(const std::string& cmd) {
+    return std::system(("cd " + dir_.str() + " && " + cmd + " >/dev/null 2>&1").c_str()) == 0;
+  }
+  bool leaf(const std::string& name, const std::string& ext) {
+    return write_file((dir_.path() / (name + ".ext")).string(), ext + "\n").is_ok() &&
+           run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
+               " -keyout " + name + ".key -out " + name + ".csr") &&
+           run("openssl x509 -req -in " + name +
+               ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out " + name + ".pem -extfile " +
+               name + ".ext");
+  }
+  TempDir dir_;
+  bool ok_ = false;
+};
 
 }  // namespace verge::serve::test

@@ -2,6 +2,7 @@
 // results, every malformed request gets its 4xx with a reason (and the server keeps serving),
 // dynamic batching across concurrent clients, queue-full 503, repository extension, metrics, bearer
 // token, TLS and mutual TLS.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -13,6 +14,7 @@
 
 #include "io/npy.h"
 #include "serve/client.h"
+#include "serve/grpc_predict_v2.grpc.pb.h"
 #include "serve/http_server.h"
 #include "serve/kserve_json.h"
 #include "serve_fixture.h"
@@ -396,41 +398,8 @@ TEST_F(ServeHttp, BearerTokenGuardsEverythingButHealth) {
   EXPECT_TRUE(client({.auth_token = "s3cret-token"})->infer("fmnist", r).is_ok());
 }
 
-// Test PKI made with the openssl CLI in a temp dir: CA "good" signs the server and a client
-// certificate; CA "other" signs nothing we use.
-class TestPki {
- public:
-  TestPki() : dir_("pki") {
-    ok_ = run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
-              "/CN=good-ca "
-              "-keyout ca.key -out ca.pem") &&
-          run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj "
-              "/CN=other-ca "
-              "-keyout other.key -out other.pem") &&
-          leaf("server", "subjectAltName=IP:127.0.0.1,DNS:localhost") &&
-          leaf("client", "extendedKeyUsage=clientAuth");
-  }
-  bool ok() const { return ok_; }
-  std::string operator()(const std::string& file) const { return (dir_.path() / file).string(); }
-
- private:
-  bool run(const std::string& cmd) {
-    return std::system(("cd " + dir_.str() + " && " + cmd + " >/dev/null 2>&1").c_str()) == 0;
-  }
-  bool leaf(const std::string& name, const std::string& ext) {
-    return write_file((dir_.path() / (name + ".ext")).string(), ext + "\n").is_ok() &&
-           run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
-               " -keyout " + name + ".key -out " + name + ".csr") &&
-           run("openssl x509 -req -in " + name +
-               ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out " + name + ".pem -extfile " +
-               name + ".ext");
-  }
-  TempDir dir_;
-  bool ok_ = false;
-};
-
 TEST_F(ServeHttp, TlsHandshakes) {
-  TestPki pki;
+  test::TestPki pki;
   if (!pki.ok()) GTEST_SKIP() << "openssl CLI not available";
   start({.tls_cert = pki("server.pem"), .tls_key = pki("server.key")});
   ASSERT_TRUE(server_->tls());
@@ -501,7 +470,7 @@ TEST(ServeCli, ServeAndInferCommands) {
   const std::string log = (dir.path() / "serve.log").string();
   const std::string pid =
       shell(std::string(VERGE_BIN) + " serve --model-repository " + (dir.path() / "repo").string() +
-            " --http-port 0 --metrics-port -1 >" + log + " 2>&1 & echo $!");
+            " --http-port 0 --grpc-port 0 --metrics-port -1 >" + log + " 2>&1 & echo $!");
   struct KillOnExit {
     std::string pid;
     ~KillOnExit() { shell("kill " + pid); }
@@ -515,6 +484,16 @@ TEST(ServeCli, ServeAndInferCommands) {
   }
   ASSERT_TRUE(std::regex_search(text, m, listening)) << text;
   const std::string url = "http://127.0.0.1:" + m[1].str();
+  // The gRPC listener is up too.
+  std::smatch g;
+  ASSERT_TRUE(std::regex_search(text, g, std::regex("gRPC on 127\\.0\\.0\\.1:([0-9]+)"))) << text;
+  auto stub = inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel("127.0.0.1:" + g[1].str(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  inference::ServerLiveResponse live;
+  ASSERT_TRUE(stub->ServerLive(&ctx, {}, &live).ok());
+  EXPECT_TRUE(live.live());
   const std::vector<float> want = test::reference_logits(pixels);
   for (const char* mode : {"", " --binary"}) {
     const std::string out = (dir.path() / (std::string("out") + mode)).string();

@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "io/file.h"
+#include "serve/grpc_server.h"
 #include "serve/http_server.h"
 #include "serve/repository.h"
 
@@ -31,8 +32,7 @@ Action add_serve(CLI::App& app) {
       ->required();
   c->add_option("--host", o->host, "address to listen on (default loopback only; 0.0.0.0 = every interface)");
   c->add_option("--http-port", o->http_port, "KServe v2 REST port")->check(CLI::Range(0, 65535));
-  c->add_option("--grpc-port", o->grpc_port, "gRPC port (gRPC is not implemented yet)")
-      ->check(CLI::Range(0, 65535));
+  c->add_option("--grpc-port", o->grpc_port, "KServe v2 gRPC port (-1 = off)")->check(CLI::Range(-1, 65535));
   c->add_option("--metrics-port", o->metrics_port, "Prometheus /metrics port (-1 = off)")
       ->check(CLI::Range(-1, 65535));
   c->add_option("--tls-cert", o->tls_cert, "PEM certificate (chain): serve HTTPS (TLS 1.2+)");
@@ -85,11 +85,19 @@ Action add_serve(CLI::App& app) {
       fmt::print(stderr, "verge serve: metrics on {}://{}:{}/metrics\n", metrics->tls() ? "https" : "http",
                  o->host, metrics->port());
     }
-    fmt::print(stderr, "verge serve: gRPC is not implemented yet; --grpc-port {} is not opened\n",
-               o->grpc_port);
+    std::unique_ptr<serve::GrpcServer> grpc;
+    if (o->grpc_port >= 0) {
+      listen.port = o->grpc_port;
+      auto g = serve::GrpcServer::create(**repo, listen);
+      if (!g.is_ok()) return report_error(g.status());
+      grpc = std::move(g).value();
+      fmt::print(stderr, "verge serve: KServe v2 gRPC on {}:{}{}\n", o->host, grpc->port(),
+                 listen.tls_cert.empty() ? "" : " (TLS)");
+    }
     int sig = 0;
     sigwait(&stop_signals, &sig);
     fmt::print(stderr, "verge serve: {} received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (grpc) grpc->stop();
     if (metrics) metrics->stop();
     (*http)->stop();
     return 0;
