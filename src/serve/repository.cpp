@@ -88,7 +88,11 @@ Status ModelRepository::load(const std::string& name) {
   if (!m.is_ok()) {
     if (m.status().code() == StatusCode::kNotFound && !entries_.count(name)) return m.status();
     Entry& e = entries_[name];
-    e.model.reset();
+    if (e.model) {  // a failed reload keeps the served version
+      options_.log(fmt::format("failed to reload model '{}' (still serving version {}): {}", name, e.version,
+                               m.status().to_string()));
+      return m.status();
+    }
     e.version = version;
     e.reason = m.status().message();
     options_.log(fmt::format("failed to load model '{}': {}", name, m.status().to_string()));

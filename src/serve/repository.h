@@ -48,7 +48,8 @@ class ModelRepository {
   // Loads every model in the directory. A model that fails is recorded UNAVAILABLE (see index()) and
   // logged; the others load. Returns the number loaded.
   size_t load_all();
-  // (Re)loads one model from disk; on success replaces the served version atomically.
+  // (Re)loads one model from disk; on success replaces the served version atomically, on failure a
+  // model already being served keeps serving its current version.
   Status load(const std::string& name);
   // Stops serving the model (requests already queued finish). NotFound if it is not loaded.
   Status unload(const std::string& name);

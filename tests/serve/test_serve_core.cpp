@@ -96,6 +96,12 @@ TEST(ServeRepository, LoadsHighestVersionAndReportsBrokenModels) {
   EXPECT_FALSE((*repo)->unload("fmnist").is_ok());
   ASSERT_TRUE((*repo)->load("fmnist").is_ok());
   EXPECT_TRUE((*repo)->get("fmnist").is_ok());
+  // A reload that fails (broken config) keeps version 3 serving.
+  ASSERT_TRUE(write_file((dir.path() / "fmnist" / "config.pbtxt").string(), "max_batch_size: -4").is_ok());
+  EXPECT_FALSE((*repo)->load("fmnist").is_ok());
+  ASSERT_TRUE((*repo)->get("fmnist").is_ok());
+  EXPECT_EQ((*repo)->get("fmnist").value()->version(), "3");
+  EXPECT_NE(log.back().find("still serving version 3"), std::string::npos) << log.back();
 }
 
 TEST(ServeRepository, ReadModelHookDecidesWhatLoads) {
