@@ -24,6 +24,10 @@ Action add_train(CLI::App& app);
 Action add_keygen(CLI::App& app);
 Action add_pack(CLI::App& app);
 Action add_verify(CLI::App& app);
+Action add_serve(CLI::App& app);
+Action add_infer(CLI::App& app);
+// Reads a bearer-token file for serve/infer (surrounding whitespace trimmed; error if empty).
+Result<std::string> read_token_file(const std::string& path);
 
 // --threads / --kernels / --opt-level, shared by every command that runs a model.
 struct RuntimeFlags {

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   add(verge::cli::add_keygen);
   add(verge::cli::add_pack);
   add(verge::cli::add_verify);
+  add(verge::cli::add_serve);
+  add(verge::cli::add_infer);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
