@@ -20,6 +20,7 @@ Action add_conformance(CLI::App& app);
 Action add_export(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_optimize(CLI::App& app);
+Action add_quantize(CLI::App& app);
 
 // --threads / --kernels / --opt-level, shared by every command that runs a model.
 struct RuntimeFlags {

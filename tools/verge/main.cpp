@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   add(verge::cli::add_export);
   add(verge::cli::add_eval);
   add(verge::cli::add_optimize);
+  add(verge::cli::add_quantize);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
