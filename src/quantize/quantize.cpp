@@ -75,6 +75,7 @@ struct Marking {
   std::vector<ValueId> consts;        // float constants of generic ops: uint8 from their min/max
   std::vector<BiasPlan> biases;
   std::vector<char> quantized;  // per node
+  std::vector<char> excluded;   // per node: kept float on request, reads float inputs
   std::vector<NodeId> folded;   // Relu/Clip nodes removed into the producer's quantized range
   std::vector<std::string> float_nodes;
 
@@ -101,6 +102,7 @@ class Quantizer {
   Result<Marking> mark(const std::set<std::string>& exclude) {
     Marking m;
     m.quantized.assign(g_.nodes.size(), 0);
+    m.excluded.assign(g_.nodes.size(), 0);
     const opt::Uses uses = opt::compute_uses(g_);
     std::vector<char> is_input(g_.values.size(), 0);
     for (ValueId v : g_.inputs) is_input[static_cast<size_t>(v)] = 1;
@@ -120,6 +122,7 @@ class Quantizer {
       const Role role = n.domain.empty() ? role_of(n.op) : Role::kNone;
       if (role == Role::kNone) continue;
       if (exclude.count(n.name)) {
+        m.excluded[i] = 1;
         if (role == Role::kCompute || role == Role::kGeneric)
           m.float_nodes.push_back(n.label(id) + ": excluded");
         continue;
@@ -302,12 +305,15 @@ namespace {
 // Runs `model` with the extra outputs `names` exposed; callbacks get each batch's tensors by name.
 class ExposedRunner {
  public:
+  // `ranks` (parallel to names, optional): the rank of each exposed tensor when shape inference on this
+  // graph cannot tell (values downstream of run-time shapes).
   static Result<ExposedRunner> create(const ir::Model& model, const std::vector<std::string>& names,
-                                      int threads) {
+                                      int threads, const std::vector<int>& ranks = {}) {
     ir::Model aug = model;
     ExposedRunner r;
     const auto types = opt::infer_value_types(aug.graph);
-    for (const std::string& name : names) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string& name = names[i];
       const ValueId v = aug.graph.find(name);
       if (v < 0) return Status::internal(fmt::format("tensor '{}' not found", name));
       if (std::find(aug.graph.outputs.begin(), aug.graph.outputs.end(), v) != aug.graph.outputs.end())
@@ -317,16 +323,19 @@ class ExposedRunner {
       ir::ValueType& t = aug.graph.value(v).type;
       if (!t.has_shape) {
         const auto& inferred = types[static_cast<size_t>(v)];
-        if (!inferred) return Status::internal(fmt::format("tensor '{}' has no inferred type", name));
-        t.dtype = inferred->dtype;
+        const int rank = inferred           ? static_cast<int>(inferred->shape.size())
+                         : i < ranks.size() ? ranks[i]
+                                            : -1;
+        if (rank < 0) return Status::internal(fmt::format("tensor '{}' has no inferred type", name));
+        t.dtype = DType::kFloat32;
         t.has_shape = true;
-        t.dims.assign(inferred->shape.size(), ir::Dim{});
+        t.dims.assign(static_cast<size_t>(rank), ir::Dim{});
       }
     }
     VERGE_ASSIGN_OR_RETURN(std::string bytes, onnx_io::save_model_to_bytes(aug));
     SessionOptions so;
     so.threads = threads;
-    so.optimization = OptLevel::kNone;
+    so.optimization = OptLevel::kAll;  // exposed outputs keep their names and values; fast kernels
     VERGE_ASSIGN_OR_RETURN(r.session_, Session::load_from_memory(bytes, so));
     for (size_t i = 0; i < r.session_->outputs().size(); ++i) r.index_[r.session_->outputs()[i].name] = i;
     return r;
@@ -440,10 +449,11 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
     g.nodes[static_cast<size_t>(r)].outputs.clear();  // keeps reindex() consistent until the node is erased
     g.nodes[static_cast<size_t>(r)].inputs.clear();
   }
-  // Rewires the inputs of quantized nodes reading `from`.
-  auto rewire = [&](ValueId from, ValueId to, NodeId only = -1) {
+  // Rewires the inputs reading `from` of every node except excluded ones (as ONNX Runtime does, so a
+  // quantized producer's output Q/DQ stays even when its consumers are float ops).
+  auto rewire = [&](ValueId from, ValueId to) {
     for (size_t i = 0; i < g.nodes.size(); ++i) {
-      if (!m.quantized[i] || dead[i] || (only >= 0 && static_cast<NodeId>(i) != only)) continue;
+      if (m.excluded[i] || dead[i]) continue;
       for (ValueId& in : g.nodes[i].inputs)
         if (in == from) in = to;
     }
@@ -647,7 +657,14 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
       q_names.push_back(g.value(v).name);
     }
     VERGE_ASSIGN_OR_RETURN(ExposedRunner ref, ExposedRunner::create(basic, fp_names, o.threads));
-    VERGE_ASSIGN_OR_RETURN(ExposedRunner qdq, ExposedRunner::create(model, q_names, o.threads));
+    std::vector<int> ranks;
+    const auto basic_types = opt::infer_value_types(basic.graph);
+    for (const std::string& name : fp_names) {
+      const ValueId v = basic.graph.find(name);
+      const auto& t = basic_types[static_cast<size_t>(v)];
+      ranks.push_back(t ? static_cast<int>(t->shape.size()) : -1);
+    }
+    VERGE_ASSIGN_OR_RETURN(ExposedRunner qdq, ExposedRunner::create(model, q_names, o.threads, ranks));
     std::vector<SqnrAccumulator> acc(fp_names.size());
     QuantizeOptions quiet = o;
     quiet.progress = nullptr;

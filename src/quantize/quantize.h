@@ -12,8 +12,8 @@
 //     Slice, Gather) give their output the Q/DQ parameters of their (quantized) input;
 //   - Relu, and Clip with min 0, right after a quantized tensor with one consumer are removed: the uint8
 //     range [0, hi] of their output, put on the producer's output, does the clamping.
-// Only nodes that are quantized read the DequantizeLinear outputs; float nodes (excluded, or ops outside
-// the lists) keep reading the float tensor.
+// Every consumer of a quantized tensor reads its DequantizeLinear output (ONNX Runtime's layout), except
+// nodes excluded with --exclude / mixed precision, which keep reading the float tensor.
 //
 // The model is first optimized at the `basic` level (BatchNorm folding, MatMul+Add -> Gemm, constant
 // folding), so tensor names stay the model's. Calibration runs that fp32 model on the calibration samples
