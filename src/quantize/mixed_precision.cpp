@@ -84,27 +84,36 @@ Result<MixedPrecisionResult> quantize_mixed_precision(const ir::Model& fp32, con
     std::stable_sort(
         r.layers.begin(), r.layers.end(),
         [](const LayerSensitivity& a, const LayerSensitivity& b) { return a.sqnr_gain_db > b.sqnr_gain_db; });
+    // Greedy: keep a layer float only when that raises top-1; stop as soon as the drop is within budget.
     QuantizeOptions step = o;
     for (LayerSensitivity& l : r.layers) {
-      step.exclude.push_back(l.node);
-      VERGE_ASSIGN_OR_RETURN(QuantizeResult q, quantize_static(fp32, calibration, step));
+      if (r.fp32_top1 - r.final_top1 <= budget) break;
+      QuantizeOptions trial = step;
+      trial.exclude.push_back(l.node);
+      VERGE_ASSIGN_OR_RETURN(QuantizeResult q, quantize_static(fp32, calibration, trial));
       VERGE_ASSIGN_OR_RETURN(double acc, top1_accuracy(q.model, eval_samples, eval_labels, 100, o.threads));
-      l.kept_float = true;
       l.top1_after = acc;
+      l.tried = true;
+      if (acc <= r.final_top1) {
+        say(fmt::format("{} float: top-1 {:.4f}, no better than {:.4f}; stays int8", l.node, acc,
+                        r.final_top1));
+        continue;
+      }
+      l.kept_float = true;
+      step = trial;
       r.final_top1 = acc;
       r.quantized = std::move(q);
       say(fmt::format("keep {} float: top-1 {:.4f} (drop {:.2f} pt)", l.node, acc,
                       100 * (r.fp32_top1 - acc)));
-      if (r.fp32_top1 - acc <= budget) break;
     }
   }
   nlohmann::json layers = nlohmann::json::array();
   for (const LayerSensitivity& l : r.layers) {
     nlohmann::json j = {{"node", l.node}, {"sqnr_gain_db", l.sqnr_gain_db}, {"kept_float", l.kept_float}};
+    if (l.tried) j["top1_with_it_float"] = l.top1_after;
     if (l.kept_float) {
-      j["top1_after"] = l.top1_after;
       j["reason"] = fmt::format(
-          "most sensitive remaining layer (output SQNR +{:.2f} dB when float) while the drop "
+          "most sensitive remaining layer (output SQNR {:+.2f} dB when float) while the drop "
           "exceeded {:.2f} pt",
           l.sqnr_gain_db, max_drop_points);
     }
@@ -122,7 +131,7 @@ Result<MixedPrecisionResult> quantize_mixed_precision(const ir::Model& fp32, con
     if (l.kept_float)
       for (std::string& f : r.quantized.report.float_nodes)
         if (f.find("'" + l.node + "'") != std::string::npos)
-          f = fmt::format("'{}': kept float for accuracy (output SQNR +{:.2f} dB when float)", l.node,
+          f = fmt::format("'{}': kept float for accuracy (output SQNR {:+.2f} dB when float)", l.node,
                           l.sqnr_gain_db);
   return r;
 }

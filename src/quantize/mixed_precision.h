@@ -3,8 +3,9 @@
 //
 // Sensitivity of a layer (a node the quantizer would quantize: Conv, Gemm, MatMul, Add, ...) = how many dB
 // the SQNR of the model's outputs on the calibration data improves when only that layer is left float
-// (leave-one-out; calibration statistics are collected once and reused). Layers are then kept float in
-// decreasing sensitivity, re-evaluating top-1 after each, until fp32 top-1 - int8 top-1 <= max drop.
+// (leave-one-out; calibration statistics are collected once and reused). Layers are then tried float in
+// decreasing sensitivity, re-evaluating top-1 each time; a layer stays float only when that raised top-1.
+// The search stops as soon as fp32 top-1 - int8 top-1 <= max drop (or every layer was tried).
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,9 @@ Result<double> top1_accuracy(const ir::Model& model, const Tensor& samples,
 struct LayerSensitivity {
   std::string node;
   double sqnr_gain_db = 0;  // output SQNR with this layer float minus with everything quantized
-  bool kept_float = false;
-  double top1_after = 0;  // top-1 after keeping it (and every more sensitive layer) float; 0 if not tried
+  bool tried = false;       // evaluated with this layer float (on top of the layers already kept float)
+  bool kept_float = false;  // kept: that raised top-1
+  double top1_after = 0;    // top-1 of that trial
 };
 
 struct MixedPrecisionResult {

@@ -174,8 +174,12 @@ class Quantizer {
           const Tensor* lo = constant(n.input(1));
           min_zero = lo && lo->numel() == 1 && lo->get_as_double(0) == 0.0;
         }
-        const bool sole = uses.count(up) == 1 && !is_input[static_cast<size_t>(up)] && !m.shared.count(up) &&
-                          g_.value(up).producer >= 0 &&
+        // A consumer kept float reads the tensor itself, so the clamp must stay a node.
+        bool float_reader = false;
+        for (NodeId u : uses.users[static_cast<size_t>(out)])
+          float_reader = float_reader || exclude.count(g_.nodes[static_cast<size_t>(u)].name) > 0;
+        const bool sole = !float_reader && uses.count(up) == 1 && !is_input[static_cast<size_t>(up)] &&
+                          !m.shared.count(up) && g_.value(up).producer >= 0 &&
                           m.quantized[static_cast<size_t>(g_.value(up).producer)];
         m.quantized[i] = 1;
         if (min_zero && sole) {
@@ -637,6 +641,12 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   VERGE_RETURN_IF_ERROR(g.reindex());
   VERGE_RETURN_IF_ERROR(g.topological_sort());
   g.remove_dead();
+  // Q/DQ pairs whose only readers were excluded nodes are gone with remove_dead(): drop them from the report.
+  std::erase_if(rep.tensors, [&](const TensorQuantInfo& t) {
+    if (t.kind != "activation") return false;
+    const ValueId v = g.find(fake_quant_name[t.tensor]);
+    return v < 0 || g.value(v).producer < 0;
+  });
   model.producer_name = "verge-quantize";
   if (model.opset < 13) model.opset = 13;  // per-axis DequantizeLinear
 

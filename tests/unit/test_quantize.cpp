@@ -17,6 +17,7 @@
 #include "op_test.h"
 #include "quantize/calib_data.h"
 #include "quantize/calibrate.h"
+#include "quantize/mixed_precision.h"
 #include "quantize/quantize.h"
 
 namespace verge::quant {
@@ -339,6 +340,64 @@ TEST(QdqLayout, PerTensorAndExclude) {
   auto u = quantize_fmnist(unknown, 4);
   ASSERT_FALSE(u.is_ok());
   EXPECT_NE(u.status().message().find("no_such_node"), std::string::npos);
+}
+
+TEST(QdqLayout, ReluBeforeAnExcludedConsumerStaysANode) {
+  // f2 is kept float: it reads the float output of Relu_2, so that Relu cannot be folded into a Q.
+  QuantizeOptions o;
+  o.exclude = {"/f2/Gemm"};
+  auto q = quantize_fmnist(o, 16);
+  ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+  const ir::Graph& g = q->model.graph;
+  int relus = 0;
+  for (const ir::Node& n : g.nodes) {
+    if (n.op == OpId::Relu) ++relus;
+    if (n.name == "/f2/Gemm") {
+      const ir::Node* p = producer(g, n.input(0));
+      ASSERT_NE(p, nullptr);
+      EXPECT_EQ(p->op, OpId::Relu);
+      EXPECT_EQ(g.value(n.input(1)).constant->dtype(), DType::kFloat32);
+    }
+  }
+  EXPECT_EQ(relus, 1);
+  EXPECT_EQ(q->report.folded_activations.size(), 2u);
+}
+
+TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
+  auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
+  ASSERT_TRUE(fp32.is_ok());
+  auto calib = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 64, "test");
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  ASSERT_TRUE(calib.is_ok() && eval.is_ok());
+  QuantizeOptions o;
+  o.calib.method = CalibMethod::kEntropy;
+  std::vector<std::string> log;
+  auto r = quantize_mixed_precision(*fp32, calib->samples, o, eval->samples, eval->labels, 0.0,
+                                    [&](const std::string& s) { log.push_back(s); });
+  ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+  auto fp = top1_accuracy(*fp32, eval->samples, eval->labels);
+  ASSERT_TRUE(fp.is_ok());
+  EXPECT_EQ(r->fp32_top1, *fp);
+  auto final_acc = top1_accuracy(r->quantized.model, eval->samples, eval->labels);
+  ASSERT_TRUE(final_acc.is_ok());
+  EXPECT_EQ(*final_acc, r->final_top1);
+  EXPECT_GE(r->final_top1, r->full_int8_top1);
+  auto j = nlohmann::json::parse(r->quantized.report.mixed_precision);
+  EXPECT_EQ(j["fp32_top1"], r->fp32_top1);
+  const bool met = j["met"];
+  EXPECT_EQ(met, r->fp32_top1 - r->final_top1 <= 1e-12);
+  if (r->full_int8_top1 < r->fp32_top1) {
+    ASSERT_EQ(r->layers.size(), 4u);  // every quantized Conv/Gemm was measured
+    for (size_t i = 1; i < r->layers.size(); ++i)
+      EXPECT_GE(r->layers[i - 1].sqnr_gain_db, r->layers[i].sqnr_gain_db);
+  }
+  // Layers kept float are float in the model: their weight is still a float32 initializer.
+  for (const LayerSensitivity& l : r->layers) {
+    for (const ir::Node& n : r->quantized.model.graph.nodes)
+      if (n.name == l.node)
+        EXPECT_EQ(r->quantized.model.graph.is_constant(n.input(1)), l.kept_float) << l.node;
+  }
+  EXPECT_FALSE(log.empty());
 }
 
 // ---------------------------------------------------------------------------------------------------
