@@ -100,6 +100,36 @@ std::string sqnr_chart_svg(const QuantizeReport& r) {
         kLabel - 6, y + 12, xml_escape(t.tensor), t.kind, kLabel, y + 2, w, kRow - 4, color, kLabel + w + 4,
         y + 12, t.sqnr_db);
   }
+  // Mixed precision: per-layer sensitivity (output SQNR gain when the layer is float), kept-float layers red.
+  if (!r.mixed_precision.empty()) {
+    const auto mp = nlohmann::json::parse(r.mixed_precision, nullptr, false);
+    if (mp.is_object() && mp.contains("layers") && !mp["layers"].empty()) {
+      double max_gain = 1;
+      for (const auto& l : mp["layers"])
+        max_gain = std::max(max_gain, std::fabs(l.value("sqnr_gain_db", 0.0)));
+      int y = height + 10;
+      std::string part = fmt::format(
+          "<text x=\"8\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">Layer sensitivity: output SQNR gain "
+          "(dB) when "
+          "kept float — red = kept float (top-1 {:.4f} vs fp32 {:.4f})</text>\n",
+          y + 14, mp.value("final_top1", 0.0), mp.value("fp32_top1", 0.0));
+      y += 26;
+      for (const auto& l : mp["layers"]) {
+        const double gain = l.value("sqnr_gain_db", 0.0);
+        const double w = kBar * std::fabs(gain) / max_gain;
+        part += fmt::format(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" "
+            "height=\"{}\" fill=\"{}\"/><text x=\"{:.1f}\" y=\"{}\">{:+.2f}</text>\n",
+            kLabel - 6, y + 12, xml_escape(l.value("node", std::string())), kLabel, y + 2, w, kRow - 4,
+            l.value("kept_float", false) ? "#d9534f" : "#999", kLabel + w + 4, y + 12, gain);
+        y += kRow;
+      }
+      // Grow the canvas to fit the second chart.
+      const std::string old_h = fmt::format("height=\"{}\"", height);
+      s.replace(s.find(old_h), old_h.size(), fmt::format("height=\"{}\"", y + 10));
+      s += part;
+    }
+  }
   s += "</svg>\n";
   return s;
 }
