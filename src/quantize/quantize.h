@@ -83,6 +83,13 @@ struct QuantizeResult {
 Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& calibration,
                                        const QuantizeOptions& options);
 
+// Dynamic quantization (no calibration): each MatMul / Gemm with a constant 2-D float weight becomes
+// DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_int8, x_zp, 0) -> Cast -> Mul(x_scale * w_scale)
+// [-> Add bias], ONNX Runtime's quantize_dynamic layout (QOperator form: there is no QDQ form of run-time
+// activation quantization). Weights int8 symmetric, per output column (options.per_channel) or per tensor;
+// Gemm needs transA = 0 and alpha = 1. Convolutions stay float. Uses options.per_channel and .exclude.
+Result<QuantizeResult> quantize_dynamic(const ir::Model& fp32, const QuantizeOptions& options);
+
 // Per-tensor SQNR helpers: accumulates sum(x^2) and sum((x - y)^2).
 struct SqnrAccumulator {
   double signal = 0, noise = 0;

@@ -364,6 +364,33 @@ TEST(QdqLayout, ReluBeforeAnExcludedConsumerStaysANode) {
   EXPECT_EQ(q->report.folded_activations.size(), 2u);
 }
 
+TEST(Dynamic, GemmsBecomeMatMulIntegerWithRuntimeActivationQuantization) {
+  auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
+  ASSERT_TRUE(fp32.is_ok());
+  auto q = quantize_dynamic(*fp32, {});
+  ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+  const ir::Graph& g = q->model.graph;
+  std::map<std::string, int> ops;
+  for (const ir::Node& n : g.nodes) ops[n.op_type]++;
+  EXPECT_EQ(ops["Gemm"], 0);
+  EXPECT_EQ(ops["MatMulInteger"], 2);
+  EXPECT_EQ(ops["DynamicQuantizeLinear"], 2);
+  EXPECT_EQ(ops["Conv"], 2);
+  for (const ir::Node& n : g.nodes) {
+    if (n.op != OpId::MatMulInteger) continue;
+    const Tensor& w = *g.value(n.input(1)).constant;
+    EXPECT_EQ(w.dtype(), DType::kInt8);
+    EXPECT_EQ(g.value(n.input(3)).constant->numel(), w.dim(1)) << "per-column zero points";
+  }
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  ASSERT_TRUE(eval.is_ok());
+  auto base = top1_accuracy(*fp32, eval->samples, eval->labels);
+  auto acc = top1_accuracy(q->model, eval->samples, eval->labels);
+  ASSERT_TRUE(base.is_ok() && acc.is_ok());
+  EXPECT_GE(*acc, *base - 0.005);
+  EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 3.0);
+}
+
 TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());
