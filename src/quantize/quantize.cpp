@@ -386,6 +386,10 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   }
   ir::Graph& g = model.graph;
   if (g.inputs.size() != 1) return Status::invalid_argument("quantize needs a model with exactly one input");
+  if (g.value(g.inputs[0]).type.dtype != DType::kFloat32)
+    return Status::invalid_argument(
+        fmt::format("input '{}' is {}; static quantization calibrates float32 inputs",
+                    g.value(g.inputs[0]).name, dtype_name(g.value(g.inputs[0]).type.dtype)));
   if (calibration.dtype() != DType::kFloat32 || calibration.rank() < 1 || calibration.dim(0) == 0)
     return Status::invalid_argument("calibration data must be a non-empty float32 tensor [N, ...]");
   std::set<std::string> exclude(o.exclude.begin(), o.exclude.end());
