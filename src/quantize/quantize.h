@@ -90,6 +90,12 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
 // Gemm needs transA = 0 and alpha = 1. Convolutions stay float. Uses options.per_channel and .exclude.
 Result<QuantizeResult> quantize_dynamic(const ir::Model& fp32, const QuantizeOptions& options);
 
+// Weight-only half precision (`--fp16`, `--bf16`): float32 initializers with >= 16 elements are stored as
+// float16 / bfloat16 and widened by a Cast node (runtimes fold it at load); compute stays float32.
+// Initializers read by options.exclude nodes, and float16 candidates with values beyond +-65504, stay
+// float32 (listed in report.float_nodes). storage: kFloat16 or kBFloat16.
+Result<QuantizeResult> quantize_half(const ir::Model& fp32, DType storage, const QuantizeOptions& options);
+
 // Per-tensor SQNR helpers: accumulates sum(x^2) and sum((x - y)^2).
 struct SqnrAccumulator {
   double signal = 0, noise = 0;

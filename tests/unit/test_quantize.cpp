@@ -391,6 +391,31 @@ TEST(Dynamic, GemmsBecomeMatMulIntegerWithRuntimeActivationQuantization) {
   EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 3.0);
 }
 
+TEST(HalfWeights, Float16AndBFloat16StorageWithCastToFloat) {
+  auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
+  ASSERT_TRUE(fp32.is_ok());
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  ASSERT_TRUE(eval.is_ok());
+  auto base = top1_accuracy(*fp32, eval->samples, eval->labels);
+  ASSERT_TRUE(base.is_ok());
+  for (DType storage : {DType::kFloat16, DType::kBFloat16}) {
+    auto q = quantize_half(*fp32, storage, {});
+    ASSERT_TRUE(q.is_ok()) << q.status().to_string();
+    const ir::Graph& g = q->model.graph;
+    int casts = 0;
+    for (const ir::Node& n : g.nodes) {
+      if (n.op != OpId::Cast) continue;
+      ++casts;
+      EXPECT_EQ(g.value(n.input(0)).constant->dtype(), storage);
+    }
+    EXPECT_EQ(casts, 7);  // 4 weights + the 3 biases with >= 16 values (f2's 10-value bias stays float32)
+    EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 1.9);
+    auto acc = top1_accuracy(q->model, eval->samples, eval->labels);
+    ASSERT_TRUE(acc.is_ok());
+    EXPECT_GE(*acc, *base - 0.005) << dtype_name(storage);
+  }
+}
+
 TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());

@@ -28,7 +28,7 @@ Action add_quantize(CLI::App& app) {
     std::string model, out, calib, split = "train", method = "minmax", report, chart;
     int64_t calib_size = 512, batch = 32;
     double percentile = 99.999;
-    bool per_tensor = false, per_channel = false, dynamic = false;
+    bool per_tensor = false, per_channel = false, dynamic = false, fp16 = false, bf16 = false;
     std::vector<std::string> exclude;
     int threads = 1;
     double max_drop = -1;
@@ -43,6 +43,8 @@ Action add_quantize(CLI::App& app) {
                 "calibration data: IDX dataset dir, or a dir of .npy samples / one .npy");
   c->add_flag("--dynamic", o->dynamic,
               "dynamic quantization of MatMul/Gemm (int8 weights, activations at run time); no --calib");
+  c->add_flag("--fp16", o->fp16, "store float weights as float16 (compute stays float32); no --calib");
+  c->add_flag("--bf16", o->bf16, "store float weights as bfloat16 (compute stays float32); no --calib");
   c->add_option("--calib-size", o->calib_size, "use the first N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--calib-split", o->split, "IDX split to calibrate on: train | test")
@@ -80,24 +82,29 @@ Action add_quantize(CLI::App& app) {
     input.name = in.name;
     input.has_shape = in.type.has_shape;
     for (const ir::Dim& d : in.type.dims) input.shape.push_back(d.is_fixed() ? d.value : -1);
-    if (o->dynamic) {
+    if (o->dynamic || o->fp16 || o->bf16) {
       quant::QuantizeOptions qo;
       qo.per_channel = !o->per_tensor;
       qo.exclude = o->exclude;
-      auto q = quant::quantize_dynamic(*model, qo);
+      auto q = o->dynamic ? quant::quantize_dynamic(*model, qo)
+                          : quant::quantize_half(*model, o->fp16 ? DType::kFloat16 : DType::kBFloat16, qo);
       if (!q.is_ok()) return report_error(q.status());
       if (Status s = onnx_io::save_model(q->model, o->out); !s.is_ok()) return report_error(s);
       std::error_code ec;
       const auto before = std::filesystem::file_size(o->model, ec),
                  after = std::filesystem::file_size(o->out, ec);
-      fmt::print("method       dynamic ({} MatMul/Gemm nodes int8)\n", q->report.quantized_nodes.size());
+      if (o->dynamic)
+        fmt::print("method       dynamic ({} MatMul/Gemm nodes int8)\n", q->report.quantized_nodes.size());
+      else
+        fmt::print("method       {} weights ({} initializers)\n", q->report.method, q->report.tensors.size());
       for (const std::string& f : q->report.float_nodes) fmt::print("float        {}\n", f);
       fmt::print("size         {} -> {} bytes ({:.2f}x smaller)\nwrote        {}\n", before, after,
                  after > 0 ? static_cast<double>(before) / static_cast<double>(after) : 0.0, o->out);
       return 0;
     }
     if (o->calib.empty())
-      return report_error(Status::invalid_argument("--calib is required (except with --dynamic)"));
+      return report_error(
+          Status::invalid_argument("--calib is required (except with --dynamic, --fp16, --bf16)"));
     auto data = quant::load_calibration_data(o->calib, input, o->calib_size, o->split);
     if (!data.is_ok()) return report_error(data.status());
     fmt::print("calibration  {} ({})\n", o->calib, data->description);
