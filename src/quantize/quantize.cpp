@@ -224,9 +224,8 @@ struct WeightQuant {
 
 WeightQuant quantize_weight(const Tensor& w, int axis) {
   const int64_t channels = axis >= 0 ? w.dim(axis) : 1;
-  int64_t outer = 1, inner = 1;
+  int64_t inner = 1;
   if (axis >= 0) {
-    for (int d = 0; d < axis; ++d) outer *= w.dim(d);
     for (int d = axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
   } else {
     inner = w.numel();
@@ -235,7 +234,6 @@ WeightQuant quantize_weight(const Tensor& w, int axis) {
   const float* x = w.data<float>();
   std::vector<float> absmax(static_cast<size_t>(channels), 0.f);
   WeightQuant r{Tensor::allocate(DType::kInt8, w.shape()).value(), {}, axis, 0, 0, 0};
-  (void)outer;
   for (int64_t i = 0; i < w.numel(); ++i) {
     float& a = absmax[static_cast<size_t>(channel_of(i))];
     a = std::max(a, std::fabs(x[i]));
