@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   add(verge::cli::add_verify);
   add(verge::cli::add_serve);
   add(verge::cli::add_infer);
+  add(verge::cli::add_quantize);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
