@@ -46,7 +46,9 @@ inline const std::string& fmnist_path() {
 inline void add_fmnist_model(const fs::path& root, const std::string& name, const std::string& config = "") {
   fs::create_directories(root / name / "1");
   fs::copy_file(fmnist_path(), root / name / "1" / "model.onnx", fs::copy_options::overwrite_existing);
-  if (!config.empty()) ASSERT_TRUE(write_file((root / name / "config.pbtxt").string(), config).is_ok());
+  if (!config.empty()) {
+    ASSERT_TRUE(write_file((root / name / "config.pbtxt").string(), config).is_ok());
+  }
 }
 
 // `batch` images of 1x28x28 floats in [0, 1), reproducible from `seed`.

@@ -478,7 +478,10 @@ TEST(ServeCli, ServeAndInferCommands) {
   std::smatch m;
   std::string text;
   const std::regex listening("REST on http://127\\.0\\.0\\.1:([0-9]+)");
-  for (int i = 0; i < 1000 && !std::regex_search(text, m, listening); ++i) {
+  const std::regex grpc_listening("gRPC on 127\\.0\\.0\\.1:([0-9]+)");
+  // Wait for both lines: the server prints them one after the other.
+  for (int i = 0; i < 1000 && !(std::regex_search(text, m, listening) && std::regex_search(text, grpc_listening));
+       ++i) {
     std::this_thread::sleep_for(10ms);
     text = read_file(log).is_ok() ? read_file(log).value() : "";
   }
@@ -486,7 +489,7 @@ TEST(ServeCli, ServeAndInferCommands) {
   const std::string url = "http://127.0.0.1:" + m[1].str();
   // The gRPC listener is up too.
   std::smatch g;
-  ASSERT_TRUE(std::regex_search(text, g, std::regex("gRPC on 127\\.0\\.0\\.1:([0-9]+)"))) << text;
+  ASSERT_TRUE(std::regex_search(text, g, grpc_listening)) << text;
   auto stub = inference::GRPCInferenceService::NewStub(
       grpc::CreateChannel("127.0.0.1:" + g[1].str(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
