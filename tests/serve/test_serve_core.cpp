@@ -6,12 +6,16 @@
 #include <future>
 #include <thread>
 
+#include "package/package.h"
 #include "serve/model_config.h"
 #include "serve/repository.h"
+#include "serve/signed_models.h"
 #include "serve_fixture.h"
 
 namespace verge::serve {
 namespace {
+
+namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::TempDir;
 
@@ -120,6 +124,66 @@ TEST(ServeRepository, ReadModelHookDecidesWhatLoads) {
   EXPECT_EQ((*repo)->load_all(), 1u);
   EXPECT_TRUE((*repo)->get("a").is_ok());
   EXPECT_NE((*repo)->get("b").status().message().find("package is not signed"), std::string::npos);
+}
+
+// --require-signed: only a package signed by a trusted key loads (also encrypted); a bare model.onnx, a
+// tampered package and a package signed by an untrusted key are refused with the package check's reason.
+TEST(ServeRepository, RequireSignedServesOnlyTrustedPackages) {
+  TempDir dir("signed");
+  const fs::path keys = dir.path() / "keys", trusted = dir.path() / "trusted", repo_dir = dir.path() / "repo";
+  fs::create_directories(keys);
+  fs::create_directories(trusted);
+  ASSERT_TRUE(package::generate_signing_key((keys / "alice").string()).is_ok());
+  ASSERT_TRUE(package::generate_signing_key((keys / "mallory").string()).is_ok());
+  fs::copy_file(keys / "alice.pub", trusted / "alice.pub");
+  ASSERT_TRUE(package::generate_symmetric_key((keys / "model.key").string()).is_ok());
+  auto alice = package::load_private_key((keys / "alice.priv").string());
+  auto mallory = package::load_private_key((keys / "mallory.priv").string());
+  auto aes = package::load_symmetric_key((keys / "model.key").string());
+  ASSERT_TRUE(alice.is_ok() && mallory.is_ok() && aes.is_ok());
+  const std::string onnx = read_file(test::fmnist_path()).value();
+  auto put = [&](const std::string& model, const package::Ed25519Key& signer,
+                 const package::SymmetricKey* key, bool tamper) {
+    auto pkg = package::build_package({{"model.onnx", onnx}}, &signer, key);
+    ASSERT_TRUE(pkg.is_ok()) << pkg.status().to_string();
+    if (tamper) (*pkg)[pkg->size() - 100] ^= 1;
+    fs::create_directories(repo_dir / model / "1");
+    ASSERT_TRUE(write_file((repo_dir / model / "1" / "model.vpkg").string(), *pkg).is_ok());
+  };
+  put("signed", *alice, nullptr, false);
+  put("encrypted", *alice, &*aes, false);
+  put("tampered", *alice, nullptr, true);
+  put("untrusted", *mallory, nullptr, false);
+  test::add_fmnist_model(repo_dir, "bare");
+
+  auto reader = signed_model_reader(trusted.string(), (keys / "model.key").string());
+  ASSERT_TRUE(reader.is_ok()) << reader.status().to_string();
+  std::vector<std::string> log;
+  auto repo = ModelRepository::open(
+      repo_dir.string(), {.read_model = *reader, .log = [&](const std::string& m) { log.push_back(m); }});
+  ASSERT_TRUE(repo.is_ok());
+  EXPECT_EQ((*repo)->load_all(), 2u);
+  EXPECT_TRUE((*repo)->get("signed").is_ok());
+  EXPECT_TRUE((*repo)->get("encrypted").is_ok());
+  const auto reason = [&](const char* m) { return (*repo)->get(m).status().message(); };
+  EXPECT_NE(reason("bare").find("model.vpkg is missing"), std::string::npos) << reason("bare");
+  EXPECT_NE(reason("tampered").find("refused package"), std::string::npos) << reason("tampered");
+  EXPECT_NE(reason("untrusted").find("refused package"), std::string::npos) << reason("untrusted");
+  EXPECT_NE(reason("tampered"), reason("untrusted"));  // each names its own failed check
+  // The signed model computes what the plain model computes.
+  auto model = (*repo)->get("encrypted").value();
+  InferRequest r;
+  r.inputs.push_back(test::image_tensor(test::images(1, 5)));
+  auto out = model->infer(std::move(r));
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  // Without the decryption key the encrypted package is refused, the signed one still loads.
+  auto no_key = signed_model_reader(trusted.string(), std::nullopt);
+  ASSERT_TRUE(no_key.is_ok());
+  auto repo2 =
+      ModelRepository::open(repo_dir.string(), {.read_model = *no_key, .log = [](const std::string&) {}});
+  ASSERT_TRUE(repo2.is_ok());
+  EXPECT_EQ((*repo2)->load_all(), 1u);
+  EXPECT_TRUE((*repo2)->get("signed").is_ok());
 }
 
 TEST(ServeModel, ValidatesRequests) {

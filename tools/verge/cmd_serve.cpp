@@ -7,6 +7,7 @@
 #include "serve/grpc_server.h"
 #include "serve/http_server.h"
 #include "serve/repository.h"
+#include "serve/signed_models.h"
 
 namespace verge::cli {
 
@@ -21,7 +22,9 @@ Result<std::string> read_token_file(const std::string& path) {
 
 Action add_serve(CLI::App& app) {
   struct Opts {
-    std::string repository, host = "127.0.0.1", tls_cert, tls_key, tls_client_ca, token_file;
+    std::string repository, host = "127.0.0.1", tls_cert, tls_key, tls_client_ca, token_file, trusted_keys,
+                            decrypt_key;
+    bool require_signed = false;
     int http_port = 8000, grpc_port = 8001, metrics_port = 8002, threads = 16;
     size_t max_request_bytes = size_t{64} << 20;
   };
@@ -42,6 +45,12 @@ Action add_serve(CLI::App& app) {
   c->add_option("--auth-token-file", o->token_file, "require 'Authorization: Bearer <token in this file>'");
   c->add_option("--max-request-bytes", o->max_request_bytes, "largest accepted request body (413 above)");
   c->add_option("--http-threads", o->threads, "connections served concurrently")->check(CLI::Range(1, 1024));
+  c->add_flag("--require-signed", o->require_signed,
+              "serve only DIR/<model>/<version>/model.vpkg packages signed by a --trusted-keys key");
+  c->add_option("--trusted-keys", o->trusted_keys,
+                "directory of trusted Ed25519 *.pub keys (--require-signed)");
+  c->add_option("--decrypt-key", o->decrypt_key,
+                "AES-256 key file for encrypted packages (--require-signed)");
   return [o]() -> int {
     // Block the stop signals before any thread starts so only sigwait below receives them.
     sigset_t stop_signals;
@@ -62,8 +71,19 @@ Action add_serve(CLI::App& app) {
       if (!token.is_ok()) return report_error(token.status());
       listen.auth_token = *token;
     }
-    // Hook for signed/encrypted packages (--require-signed): pass RepositoryOptions::read_model here.
-    auto repo = serve::ModelRepository::open(o->repository);
+    serve::RepositoryOptions repo_options;
+    if (o->require_signed) {
+      if (o->trusted_keys.empty())
+        return report_error(Status::invalid_argument("--require-signed needs --trusted-keys DIR"));
+      auto reader = serve::signed_model_reader(
+          o->trusted_keys,
+          o->decrypt_key.empty() ? std::nullopt : std::optional<std::string>(o->decrypt_key));
+      if (!reader.is_ok()) return report_error(reader.status());
+      repo_options.read_model = std::move(reader).value();
+    } else if (!o->trusted_keys.empty() || !o->decrypt_key.empty()) {
+      return report_error(Status::invalid_argument("--trusted-keys / --decrypt-key need --require-signed"));
+    }
+    auto repo = serve::ModelRepository::open(o->repository, std::move(repo_options));
     if (!repo.is_ok()) return report_error(repo.status());
     const size_t loaded = (*repo)->load_all();
     fmt::print(stderr, "verge serve: {} model(s) ready from {}\n", loaded, o->repository);
