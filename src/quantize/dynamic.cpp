@@ -8,6 +8,7 @@
 #include "optimize/graph_edit.h"
 #include "optimize/optimize.h"
 #include "quantize/quantize.h"
+#include "quantize/rewrite.h"
 
 namespace verge::quant {
 namespace {
@@ -40,12 +41,7 @@ Result<QuantizeResult> quantize_dynamic(const ir::Model& fp32, const QuantizeOpt
   QuantizeResult result;
   ir::Model& model = result.model;
   model = fp32;
-  {
-    OptimizeOptions oo;
-    oo.level = OptLevel::kBasic;
-    VERGE_ASSIGN_OR_RETURN(auto passes, optimize(model, oo));
-    (void)passes;
-  }
+  VERGE_RETURN_IF_ERROR(prepare_for_quantization(model));
   ir::Graph& g = model.graph;
   const std::set<std::string> exclude(o.exclude.begin(), o.exclude.end());
   for (const std::string& name : exclude)
@@ -150,13 +146,8 @@ Result<QuantizeResult> quantize_dynamic(const ir::Model& fp32, const QuantizeOpt
                            std::vector<int32_t>(scales.size(), 0), acc.db()});
   }
   opt::erase_nodes(g, dead);
-  for (ir::Node& n : added) g.add_node(std::move(n));
-  VERGE_RETURN_IF_ERROR(g.reindex());
-  VERGE_RETURN_IF_ERROR(g.topological_sort());
-  g.remove_dead();
-  model.producer_name = "verge-quantize";
-  VERGE_ASSIGN_OR_RETURN(std::string q_bytes, onnx_io::save_model_to_bytes(model));
-  rep.size_quantized = static_cast<int64_t>(q_bytes.size());
+  VERGE_RETURN_IF_ERROR(insert_and_prune(g, added));
+  VERGE_RETURN_IF_ERROR(finish_quantized_model(model, rep));
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include "optimize/graph_edit.h"
 #include "optimize/optimize.h"
 #include "quantize/quantize.h"
+#include "quantize/rewrite.h"
 
 namespace verge::quant {
 
@@ -15,12 +16,7 @@ Result<QuantizeResult> quantize_half(const ir::Model& fp32, DType storage, const
   QuantizeResult result;
   ir::Model& model = result.model;
   model = fp32;
-  {
-    OptimizeOptions oo;
-    oo.level = OptLevel::kBasic;
-    VERGE_ASSIGN_OR_RETURN(auto passes, optimize(model, oo));
-    (void)passes;
-  }
+  VERGE_RETURN_IF_ERROR(prepare_for_quantization(model));
   ir::Graph& g = model.graph;
   QuantizeReport& rep = result.report;
   rep.method = std::string(dtype_name(storage));
@@ -78,13 +74,8 @@ Result<QuantizeResult> quantize_half(const ir::Model& fp32, DType storage, const
     added.push_back(std::move(cast));
     rep.tensors.push_back({name, "weight", "", rep.method, -1, 0, 0, {}, {}, acc.db()});
   }
-  for (ir::Node& n : added) g.add_node(std::move(n));
-  VERGE_RETURN_IF_ERROR(g.reindex());
-  VERGE_RETURN_IF_ERROR(g.topological_sort());
-  g.remove_dead();
-  model.producer_name = "verge-quantize";
-  VERGE_ASSIGN_OR_RETURN(std::string bytes, onnx_io::save_model_to_bytes(model));
-  rep.size_quantized = static_cast<int64_t>(bytes.size());
+  VERGE_RETURN_IF_ERROR(insert_and_prune(g, added));
+  VERGE_RETURN_IF_ERROR(finish_quantized_model(model, rep));
   return result;
 }
 

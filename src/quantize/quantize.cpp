@@ -11,6 +11,7 @@
 #include "import/onnx/importer.h"
 #include "optimize/graph_edit.h"
 #include "optimize/optimize.h"
+#include "quantize/rewrite.h"
 #include "verge/session.h"
 
 namespace verge::quant {
@@ -376,12 +377,7 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   QuantizeResult result;
   ir::Model& model = result.model;
   model = fp32;
-  {
-    OptimizeOptions oo;
-    oo.level = OptLevel::kBasic;
-    VERGE_ASSIGN_OR_RETURN(auto passes, optimize(model, oo));
-    (void)passes;
-  }
+  VERGE_RETURN_IF_ERROR(prepare_for_quantization(model));
   ir::Graph& g = model.graph;
   if (g.inputs.size() != 1) return Status::invalid_argument("quantize needs a model with exactly one input");
   if (g.value(g.inputs[0]).type.dtype != DType::kFloat32)
@@ -639,21 +635,15 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   }
   rep.float_nodes = m.float_nodes;
   opt::erase_nodes(g, dead);
-  for (ir::Node& n : added) g.add_node(std::move(n));
-  VERGE_RETURN_IF_ERROR(g.reindex());
-  VERGE_RETURN_IF_ERROR(g.topological_sort());
-  g.remove_dead();
+  VERGE_RETURN_IF_ERROR(insert_and_prune(g, added));
   // Q/DQ pairs whose only readers were excluded nodes are gone with remove_dead(): drop them from the report.
   std::erase_if(rep.tensors, [&](const TensorQuantInfo& t) {
     if (t.kind != "activation") return false;
     const ValueId v = g.find(fake_quant_name[t.tensor]);
     return v < 0 || g.value(v).producer < 0;
   });
-  model.producer_name = "verge-quantize";
   if (model.opset < 13) model.opset = 13;  // per-axis DequantizeLinear
-
-  VERGE_ASSIGN_OR_RETURN(std::string q_bytes, onnx_io::save_model_to_bytes(model));
-  rep.size_quantized = static_cast<int64_t>(q_bytes.size());
+  VERGE_RETURN_IF_ERROR(finish_quantized_model(model, rep));
 
   if (o.report_sqnr) {
     // End-to-end SQNR of each activation: QDQ model's fake-quantized tensor vs the fp32 tensor.
