@@ -9,6 +9,7 @@
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
+#include "train/grad_ops_nn.h"
 
 namespace verge::train {
 namespace {

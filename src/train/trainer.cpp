@@ -67,10 +67,12 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
     return Status::invalid_argument("epochs, batch size and threads must be >= 1");
   VERGE_ASSIGN_OR_RETURN(auto optimizer, Optimizer::create(options.optimizer));
   ThreadPool pool(options.threads);
-  VERGE_ASSIGN_OR_RETURN(auto net, Network<float>::create(model, {.pool = &pool}));
+  VERGE_ASSIGN_OR_RETURN(auto net, Network<float>::create(model, {.pool = &pool, .seed = options.seed}));
   VERGE_RETURN_IF_ERROR(check_data(*net, data));
   if (net->num_params() == 0)
-    return Status::invalid_argument("model has no trainable Conv/Gemm initializers");
+    return Status::invalid_argument(
+        "model has no trainable initializers (Conv, ConvTranspose, Gemm, MatMul weights, BatchNormalization "
+        "scale/bias)");
   const int64_t n = data.images.dim(0);
   std::vector<EpochStats> stats;
   Buf<float> x, dlogits;
@@ -113,6 +115,7 @@ Result<EvalStats> evaluate_classifier(const ir::Model& model, const LabeledImage
                                       int threads) {
   ThreadPool pool(std::max(threads, 1));
   VERGE_ASSIGN_OR_RETURN(auto net, Network<float>::create(model, {.pool = &pool}));
+  net->set_training(false);
   VERGE_RETURN_IF_ERROR(check_data(*net, data));
   const int64_t n = data.images.dim(0);
   std::vector<int64_t> order(static_cast<size_t>(n)), labels;

@@ -18,8 +18,7 @@ Action add_train(CLI::App& app) {
     train::TrainOptions train;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* c =
-      app.add_subcommand("train", "Train (fine-tune) a classifier's Conv/Gemm parameters on an IDX dataset");
+  CLI::App* c = app.add_subcommand("train", "Train (fine-tune) a classifier's parameters on an IDX dataset");
   c->add_option("model", o->model,
                 "ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
       ->required();
