@@ -6,9 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <type_traits>
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
+#include "train/conv2d.h"
+#include "train/gemm_train.h"
 #include "train/grad_ops_nn.h"
 
 namespace verge::train {
@@ -23,6 +26,9 @@ Status need_rank(const OpCtx<T>& c, size_t i, int rank) {
         fmt::format("input {} has rank {}; training supports rank {} only", i, c.in[i]->shape.size(), rank));
   return Status::ok();
 }
+
+// Elementwise loops split over the pool in ranges of at least this many elements.
+constexpr int64_t kElementGrain = 16384;
 
 // Multidirectional (numpy) broadcasting: output shape and per-input element strides (0 on broadcast dims).
 Result<Shape> broadcast_shape(const Shape& a, const Shape& b) {
@@ -78,15 +84,20 @@ Status relu_forward(OpCtx<T>& c) {
   if (!c.in[0]) return Status::unsupported("input is not float");
   const Buf<T>& x = *c.in[0];
   c.out[0]->resize(x.shape);
-  for (int64_t i = 0; i < x.numel(); ++i) c.out[0]->v[i] = x.v[i] > T(0) ? x.v[i] : T(0);
+  T* y = c.out[0]->data();
+  parallel_for(c.pool, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) y[i] = x.v[i] > T(0) ? x.v[i] : T(0);
+  });
   return Status::ok();
 }
 template <class T>
 void relu_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
-  const Buf<T>& x = *c.in[0];
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (x.v[i] > T(0)) c.din[0]->v[i] += c.dout[0]->v[i];
+  const T *x = c.in[0]->data(), *dy = c.dout[0]->data();
+  T* dx = c.din[0]->data();
+  parallel_for(c.pool, c.in[0]->numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
+  });
 }
 
 template <class T, bool kMul>
@@ -179,7 +190,11 @@ Status reshape_forward(OpCtx<T>& c) {
 template <class T>
 void reshape_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
-  for (int64_t i = 0; i < c.din[0]->numel(); ++i) c.din[0]->v[i] += c.dout[0]->v[i];
+  const T* dy = c.dout[0]->data();
+  T* dx = c.din[0]->data();
+  parallel_for(c.pool, c.din[0]->numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i];
+  });
 }
 
 // ---- softmax family: [outer, axis, inner] view ----
@@ -318,14 +333,6 @@ void gemm_backward(OpCtx<T>& c) {
 
 // ---- Conv (2-D, groups, stride, pad, dilation) as im2col + GEMM per image and group ----
 
-struct Conv2d {
-  int64_t n, c, h, w, m, groups, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl;
-  int64_t cg() const { return c / groups; }
-  int64_t mg() const { return m / groups; }
-  int64_t kdim() const { return cg() * kh * kw; }
-  int64_t p() const { return oh * ow; }
-};
-
 template <class T>
 Result<Conv2d> conv_shape(const OpCtx<T>& c) {
   VERGE_RETURN_IF_ERROR(need_rank(c, 0, 4));
@@ -346,29 +353,6 @@ Result<Conv2d> conv_shape(const OpCtx<T>& c) {
   return g;
 }
 
-// col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - pt + ki*dh][ox*sw - pl + kj*dw] (0 outside); with
-// kAdd the transpose: x += col scattered back (col2im).
-template <class T, bool kAdd>
-void im2col(const Conv2d& g, T* x, T* col) {
-  for (int64_t ci = 0; ci < g.cg(); ++ci)
-    for (int64_t ki = 0; ki < g.kh; ++ki)
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        T* row = col + ((ci * g.kh + ki) * g.kw + kj) * g.p();
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t ix = ox * g.sw - g.pl + kj * g.dw;
-            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-            if constexpr (kAdd) {
-              if (inside) x[(ci * g.h + iy) * g.w + ix] += row[oy * g.ow + ox];
-            } else {
-              row[oy * g.ow + ox] = inside ? x[(ci * g.h + iy) * g.w + ix] : T(0);
-            }
-          }
-        }
-      }
-}
-
 template <class T>
 Status conv_forward(OpCtx<T>& c) {
   VERGE_ASSIGN_OR_RETURN(Conv2d g, conv_shape(c));
@@ -377,11 +361,15 @@ Status conv_forward(OpCtx<T>& c) {
   const T* w = c.in[1]->data();
   const T* bias = c.in.size() > 2 && c.in[2] ? c.in[2]->data() : nullptr;
   T* y = c.out[0]->data();
+  if constexpr (std::is_same_v<T, float>) {
+    conv2d_forward_f32(g, x, w, bias, y, c.pool);
+    return Status::ok();
+  }
   parallel_for(c.pool, g.n, 1, [&](int64_t n0, int64_t n1) {
     std::vector<T> col(static_cast<size_t>(g.kdim() * g.p()));
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t gi = 0; gi < g.groups; ++gi) {
-        im2col<T, false>(g, const_cast<T*>(x) + (n * g.c + gi * g.cg()) * g.h * g.w, col.data());
+        im2col<T, false>(g, const_cast<T*>(x) + (n * g.c + gi * g.cg()) * g.h * g.w, col.data(), g.p());
         T* yg = y + (n * g.m + gi * g.mg()) * g.p();
         if (bias)
           for (int64_t o = 0; o < g.mg(); ++o) std::fill_n(yg + o * g.p(), g.p(), bias[gi * g.mg() + o]);
@@ -401,6 +389,10 @@ void conv_backward(OpCtx<T>& c) {
   T* dx = c.din[0] ? c.din[0]->data() : nullptr;
   T* dw = c.din[1] ? c.din[1]->data() : nullptr;
   T* db = c.din.size() > 2 && c.din[2] ? c.din[2]->data() : nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    conv2d_backward_f32(g, x, w, dy, dx, dw, db, c.pool);
+    return;
+  }
   std::mutex mu;
   parallel_for(c.pool, g.n, 1, [&](int64_t n0, int64_t n1) {
     std::vector<T> col(static_cast<size_t>(g.kdim() * g.p())), dw_local(dw ? c.in[1]->v.size() : 0);
@@ -409,7 +401,7 @@ void conv_backward(OpCtx<T>& c) {
         const T* dyg = dy + (n * g.m + gi * g.mg()) * g.p();
         const size_t xoff = static_cast<size_t>((n * g.c + gi * g.cg()) * g.h * g.w);
         if (dw) {
-          im2col<T, false>(g, const_cast<T*>(x) + xoff, col.data());
+          im2col<T, false>(g, const_cast<T*>(x) + xoff, col.data(), g.p());
           matmul_acc<T>(false, true, g.mg(), g.kdim(), g.p(), dyg, col.data(),
                         dw_local.data() + gi * g.mg() * g.kdim(), nullptr);
         }
@@ -417,7 +409,7 @@ void conv_backward(OpCtx<T>& c) {
           std::fill(col.begin(), col.end(), T(0));
           matmul_acc<T>(true, false, g.kdim(), g.p(), g.mg(), w + gi * g.mg() * g.kdim(), dyg, col.data(),
                         nullptr);
-          im2col<T, true>(g, dx + xoff, col.data());
+          im2col<T, true>(g, dx + xoff, col.data(), g.p());
         }
       }
     if (dw) {
@@ -479,8 +471,12 @@ void maxpool_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
   const T* dy = c.dout[0]->data();
   T* dx = c.din[0]->data();
-  for (size_t o = 0; o < c.saved.size(); ++o)
-    if (c.saved[o] >= 0) dx[c.saved[o]] += dy[o];
+  const Shape& s = c.out[0]->shape;  // a plane's maxima all lie in the same input plane
+  const int64_t per_plane = s[2] * s[3];
+  parallel_for(c.pool, s[0] * s[1], 4, [&](int64_t p0, int64_t p1) {
+    for (int64_t o = p0 * per_plane; o < p1 * per_plane; ++o)
+      if (c.saved[static_cast<size_t>(o)] >= 0) dx[c.saved[static_cast<size_t>(o)]] += dy[o];
+  });
 }
 
 template <class T>
@@ -501,6 +497,10 @@ struct Table {
 template <class T>
 void matmul_acc(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
                 ThreadPool* pool) {
+  if constexpr (std::is_same_v<T, float>) {
+    sgemm(pool, trans_a, trans_b, m, n, k, 1.f, a, trans_a ? m : k, b, trans_b ? k : n, c, n, true);
+    return;
+  }
   std::vector<T> bt;
   if (trans_b) {  // make B [K, N] so the inner loop runs over contiguous columns
     bt.resize(static_cast<size_t>(k * n));

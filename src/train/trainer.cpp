@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <numeric>
 
 #include "core/thread_pool.h"
@@ -84,6 +85,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
     params.push_back(&net->param(i)), grads.push_back(&net->param_grad(i));
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     const std::vector<int64_t> order = shuffled_order(n, options.seed, epoch);
     double loss_sum = 0;
     int64_t correct = 0;
@@ -105,7 +107,8 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
                 static_cast<double>(correct) / static_cast<double>(b1));
     }
     stats.push_back({loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n),
-                     n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()});
+                     n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                     static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC});
   }
   VERGE_RETURN_IF_ERROR(net->store_params(model));
   return stats;

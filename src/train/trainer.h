@@ -31,7 +31,8 @@ struct EpochStats {
   double loss = 0;      // mean training loss over the epoch's samples (as seen during the epoch)
   double accuracy = 0;  // training top-1 over the epoch (argmax of the logits before each step)
   int64_t samples = 0;
-  double seconds = 0;  // wall time
+  double seconds = 0;      // wall time
+  double cpu_seconds = 0;  // CPU time (user + system) of the whole process, all threads, during the epoch
 };
 
 // Called after every step: epoch (0-based), samples done in this epoch, running mean loss and accuracy.

@@ -41,7 +41,7 @@ Action add_train(CLI::App& app) {
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
   c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
-  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
+  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy, wall and CPU seconds as JSON");
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());
@@ -69,8 +69,11 @@ Action add_train(CLI::App& app) {
     for (size_t e = 0; e < stats->size(); ++e) {
       const train::EpochStats& s = (*stats)[e];
       fmt::print("epoch {}  loss {:.4f}  train-acc {:.4f}  {:.1f}s\n", e + 1, s.loss, s.accuracy, s.seconds);
-      epochs.push_back(
-          {{"loss", s.loss}, {"accuracy", s.accuracy}, {"seconds", s.seconds}, {"samples", s.samples}});
+      epochs.push_back({{"loss", s.loss},
+                        {"accuracy", s.accuracy},
+                        {"seconds", s.seconds},
+                        {"cpu_seconds", s.cpu_seconds},
+                        {"samples", s.samples}});
     }
     fmt::print("saved    {}\n", o->out);
     if (o->json) fmt::print("{}\n", nlohmann::json{{"epochs", epochs}, {"output", o->out}}.dump());
