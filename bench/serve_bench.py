@@ -7,7 +7,8 @@ throughput  For each of `batching off` and `batching on`, a fresh `verge serve` 
             same instances and threads; wrk sends binary-tensor POST /v2/models/m/infer requests from
             --connections connections for --duration seconds. Recorded: requests/s, p50/p90/p99 latency,
             every error class wrk counts (connect/read/write/timeout/non-2xx), and the average batch the
-            server executed (nv_inference_count / nv_inference_exec_count from /metrics).
+            server executed (nv_inference_count / nv_inference_exec_count from /metrics) and the server's
+            peak RSS.
 
 overhead    What one binary-REST inference adds over running the model in-process: rounds alternating
             `verge bench MODEL --threads T --runs R` (median of R in-process runs) and wrk with ONE
@@ -131,6 +132,13 @@ class Server:
       values[metric] = float(m.group(1)) if m else 0.0
     return values
 
+  def peak_rss_mib(self):
+    with open(f"/proc/{self.proc.pid}/status") as f:
+      for line in f:
+        if line.startswith("VmHWM:"):
+          return int(line.split()[1]) / 1024.0
+    return 0.0
+
   def stop(self):
     self.proc.send_signal(signal.SIGTERM)
     try:
@@ -169,6 +177,7 @@ def throughput(args, tmp, script, body, header_len):
       before = server.counters()
       r = run_wrk(server.url, script, body, header_len, args.connections, args.duration)
       after = server.counters()
+      r["server_peak_rss_mib"] = server.peak_rss_mib()
     finally:
       server.stop()
     d = {k: after[k] - before[k] for k in after}
