@@ -10,7 +10,14 @@
   X(batchnorm_forward, batchnorm_backward)           \
   X(dropout_forward, dropout_backward)               \
   X(global_avgpool_forward, global_avgpool_backward) \
-  X(avgpool_forward, avgpool_backward)
+  X(avgpool_forward, avgpool_backward)               \
+  X(unary_forward, unary_backward)                   \
+  X(sub_div_forward, sub_div_backward)               \
+  X(matmul_forward, matmul_backward)                 \
+  X(concat_forward, concat_backward)                 \
+  X(split_forward, split_backward)                   \
+  X(transpose_forward, transpose_backward)           \
+  X(conv_transpose_forward, conv_transpose_backward)
 
 namespace verge::train {
 

@@ -4,10 +4,9 @@
 //
 // Tolerance as in test_grad.cpp: h = 1e-6 in double gives truncation error ~h^2*|f'''| (~1e-12) and
 // rounding error ~1e-16*|L|/h (~1e-9 for |L| < 10), so |analytic - numeric| <= 1e-6*(1+|numeric|) keeps
-// three orders of margin and still catches a wrong term (O(0.1)). Inputs are continuous random values,
-// so no sample lies within h of a kink (Clip/HardSigmoid/LeakyRelu bounds are away from every sample by
-// far more than h with these seeds' uniform draws only with probability ~1 - 1e-5 per element; the
-// kink-bearing tests use few elements). Dropout repeats one mask across the evaluations (Network::reseed).
+// three orders of margin and still catches a wrong term (O(0.1)). Inputs are continuous random values
+// (fixed seeds), so no sample lies within h of a kink (LeakyRelu at 0, Clip bounds, HardSigmoid/HardSwish
+// corners); Dropout repeats one mask across the evaluations (Network::reseed).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -93,7 +92,10 @@ void check_grads(const std::string& bytes, const std::vector<Tensor>& inputs, bo
     return s;
   };
   loss();
-  ASSERT_TRUE(net.backward(std::span<const Buf<double>>(&r, 1)).is_ok());
+  std::vector<Buf<double>> output_grads(net.num_outputs());  // the loss reads output 0 only
+  output_grads[0] = r;
+  const Status st = net.backward(output_grads);
+  ASSERT_TRUE(st.is_ok()) << st.to_string();
   std::vector<Buf<double>> analytic;
   for (size_t i = 0; i < x.size(); ++i) analytic.push_back(net.input_grad(i));
   for (size_t i = 0; i < x.size(); ++i) {
@@ -430,6 +432,162 @@ TEST(TrainGradNn, ConvBnNetworkLearnsAndExportsRunningStatistics) {
     EXPECT_NEAR((*out)[0].data<float>()[i], net->output(0).v[static_cast<size_t>(i)], 1e-3);
 }
 
+// ---- activations ----
+
+TEST(TrainGradNn, Activations) {
+  Tensor x = rnd({3, 4, 5}, 230, -4.f, 4.f);
+  const auto y = zeros(x.shape());
+  check_grads(OpTest("LeakyRelu").input("X", x).attr("alpha", 0.1f).output("Y", y), {x});
+  check_grads(OpTest("HardSigmoid").input("X", x).attr("alpha", 0.3f).attr("beta", 0.4f).output("Y", y), {x});
+  check_grads(OpTest("HardSwish").input("X", x).output("Y", y), {x});
+  check_grads(OpTest("Sigmoid").input("X", x).output("Y", y), {x});
+  check_grads(OpTest("Tanh").input("X", x).output("Y", y), {x});
+}
+
+TEST(TrainGradNn, ClipWithBoundsAsInputs) {
+  Tensor x = rnd({4, 6}, 231, -2.f, 2.f), lo = Tensor::from_vector<float>({}, {-0.7f}),
+         hi = Tensor::from_vector<float>({}, {0.9f});
+  check_grads(OpTest("Clip").input("X", x).input("min", lo).input("max", hi).output("Y", zeros({4, 6})),
+              {x, lo, hi});
+  check_grads(OpTest("Clip").input("X", x).omitted_input().input("max", hi).output("Y", zeros({4, 6})),
+              {x, hi});
+}
+
+// SiLU as PyTorch exports it: Mul(x, Sigmoid(x)).
+TEST(TrainGradNn, SiluPattern) {
+  GraphBuilder b(13);
+  const std::string x = b.input("x", {2, 7});
+  b.output(b.node("Mul", {x, b.node("Sigmoid", {x})}), {2, 7});
+  check_grads(b.bytes(), {rnd({2, 7}, 232, -3.f, 3.f)});
+}
+
+// ---- Sub, Div, MatMul ----
+
+TEST(TrainGradNn, SubDivBroadcast) {
+  Tensor a = rnd({2, 3, 4}, 233), b = rnd({3, 1}, 234, 0.5f, 1.5f);
+  check_grads(OpTest("Sub").input("A", a).input("B", b).output("C", zeros({2, 3, 4})), {a, b});
+  check_grads(OpTest("Div").input("A", a).input("B", b).output("C", zeros({2, 3, 4})), {a, b});
+  Tensor c = rnd({4}, 235, 0.5f, 1.5f), d = rnd({2, 1, 4}, 236);
+  check_grads(OpTest("Div").input("A", c).input("B", d).output("C", zeros({2, 1, 4})), {c, d});
+}
+
+TEST(TrainGradNn, MatMulBatchedBroadcastAndVectors) {
+  Tensor a = rnd({2, 1, 3, 4}, 237), b = rnd({3, 4, 5}, 238);
+  check_grads(OpTest("MatMul").input("A", a).input("B", b).output("Y", zeros({2, 3, 3, 5})), {a, b});
+  Tensor v = rnd({4}, 239), m = rnd({2, 4, 3}, 240);
+  check_grads(OpTest("MatMul").input("A", v).input("B", m).output("Y", zeros({2, 3})), {v, m});
+  Tensor p = rnd({3, 4}, 241), q = rnd({4}, 242);
+  check_grads(OpTest("MatMul").input("A", p).input("B", q).output("Y", zeros({3})), {p, q});
+}
+
+// A constant MatMul weight is a trainable parameter (checked by check_grads through num_params).
+TEST(TrainGradNn, MatMulConstantWeightIsTrained) {
+  Tensor x = rnd({2, 3}, 243);
+  const std::string bytes = OpTest("MatMul")
+                                .input("X", x)
+                                .constant_input("W", rnd({3, 4}, 244))
+                                .output("Y", zeros({2, 4}))
+                                .model_bytes();
+  auto model = onnx_io::load_model_from_bytes(bytes, "mm", "").value();
+  EXPECT_EQ(Network<double>::create(model, {}).value()->num_params(), 1u);
+  check_grads(bytes, {x});
+}
+
+// ---- Concat, Split, Transpose ----
+
+TEST(TrainGradNn, ConcatSplitTranspose) {
+  Tensor a = rnd({2, 3, 2}, 245), b = rnd({2, 1, 2}, 246), c = rnd({2, 4, 2}, 247);
+  check_grads(OpTest("Concat")
+                  .input("A", a)
+                  .input("B", b)
+                  .input("C", c)
+                  .attr("axis", -2)
+                  .output("Y", zeros({2, 8, 2})),
+              {a, b, c});
+  Tensor x = rnd({3, 7}, 248);
+  check_grads(OpTest("Split")
+                  .input("X", x)
+                  .constant_input("split", test::I64({2}, {3, 4}))
+                  .attr("axis", 1)
+                  .output("Y0", zeros({3, 3}))
+                  .output("Y1", zeros({3, 4})),
+              {x});
+  // The second output's gradient: a graph whose loss reads Split's output 1 only.
+  GraphBuilder g(13);
+  const std::string in = g.input("x", {3, 6});
+  g.node("Split", {in}, {{"axis", int64_t{1}}}, 3);
+  g.output("Split_0_1", {3, 2});
+  check_grads(g.bytes(), {rnd({3, 6}, 249)});
+  Tensor t = rnd({2, 3, 4}, 250);
+  check_grads(OpTest("Transpose")
+                  .input("X", t)
+                  .attr("perm", std::vector<int64_t>{1, 2, 0})
+                  .output("Y", zeros({3, 4, 2})),
+              {t});
+  check_grads(OpTest("Transpose").input("X", t).output("Y", zeros({4, 3, 2})), {t});
+}
+
+// ---- ConvTranspose ----
+
+OpTest conv_transpose(const Tensor& x, const Tensor& w, const Tensor* b, int64_t group,
+                      std::vector<int64_t> strides, std::vector<int64_t> pads,
+                      std::vector<int64_t> output_padding, std::vector<int64_t> dilations, Shape out) {
+  OpTest op("ConvTranspose");
+  op.input("X", x).input("W", w);
+  if (b) op.input("B", *b);
+  op.attr("group", group)
+      .attr("strides", std::move(strides))
+      .attr("pads", std::move(pads))
+      .attr("output_padding", std::move(output_padding))
+      .attr("dilations", std::move(dilations))
+      .output("Y", zeros(std::move(out)));
+  return op;
+}
+
+TEST(TrainGradNn, ConvTransposeGroupsStridePadsOutputPadding) {
+  Tensor x = rnd({2, 4, 3, 4}, 251), w = rnd({4, 3, 3, 2}, 252), b = rnd({6}, 253);
+  // H: (3-1)*2 - 1 - 0 + 1*(3-1) + 1 + 1 = 7;  W: (4-1)*1 - 0 - 1 + 2*(2-1) + 1 + 0 = 5
+  check_grads(conv_transpose(x, w, &b, 2, {2, 1}, {1, 0, 0, 1}, {1, 0}, {1, 2}, {2, 6, 7, 5}), {x, w, b});
+  Tensor x2 = rnd({1, 2, 3, 3}, 254), w2 = rnd({2, 3, 3, 3}, 255);
+  check_grads(conv_transpose(x2, w2, nullptr, 1, {2, 2}, {1, 1, 1, 1}, {1, 1}, {1, 1}, {1, 3, 6, 6}),
+              {x2, w2});
+}
+
+// Forward of the training engine against the inference runtime's reference kernels.
+void expect_forward_matches_runtime(const std::string& bytes, const std::vector<Tensor>& inputs) {
+  auto model = onnx_io::load_model_from_bytes(bytes, "fwd", "");
+  ASSERT_TRUE(model.is_ok());
+  auto net = Network<float>::create(*model, {}).value();
+  std::vector<Buf<float>> x;
+  for (const Tensor& t : inputs) {
+    Buf<float> b;
+    b.shape = t.shape();
+    b.v.assign(t.data<float>(), t.data<float>() + t.numel());
+    x.push_back(std::move(b));
+  }
+  ASSERT_TRUE(net->forward(x).is_ok());
+  auto session = Session::load_from_memory(bytes, {.threads = 1, .reference_kernels = true});
+  ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+  auto out = (*session)->run(inputs);
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  ASSERT_EQ((*out)[0].shape(), net->output(0).shape);
+  for (int64_t i = 0; i < (*out)[0].numel(); ++i)
+    EXPECT_NEAR((*out)[0].data<float>()[i], net->output(0).v[static_cast<size_t>(i)], 1e-5) << i;
+}
+
+TEST(TrainGradNn, ForwardMatchesInferenceRuntime) {
+  Tensor x = rnd({2, 4, 3, 4}, 256), w = rnd({4, 3, 3, 2}, 257), b = rnd({6}, 258);
+  expect_forward_matches_runtime(
+      conv_transpose(x, w, &b, 2, {2, 1}, {1, 0, 0, 1}, {1, 0}, {1, 2}, {2, 6, 7, 5}).model_bytes(),
+      {x, w, b});
+  Tensor a = rnd({2, 1, 3, 4}, 259), m = rnd({3, 4, 5}, 260);
+  expect_forward_matches_runtime(
+      OpTest("MatMul").input("A", a).input("B", m).output("Y", zeros({2, 3, 3, 5})).model_bytes(), {a, m});
+  Tensor h = rnd({3, 5}, 261, -4.f, 4.f);
+  for (const char* op : {"HardSwish", "HardSigmoid", "LeakyRelu", "Sigmoid", "Tanh"})
+    expect_forward_matches_runtime(OpTest(op).input("X", h).output("Y", zeros({3, 5})).model_bytes(), {h});
+}
+
 TEST(TrainGradNn, UnsupportedAttributesNameTheNode) {
   const Status st = create_error(OpTest("AveragePool")
                                      .input("X", zeros({1, 1, 4, 4, 4}))
@@ -439,6 +597,17 @@ TEST(TrainGradNn, UnsupportedAttributesNameTheNode) {
                                  zeros({1, 1, 4, 4, 4}));
   EXPECT_FALSE(st.is_ok());
   EXPECT_NE(st.to_string().find("AveragePool"), std::string::npos) << st.to_string();
+  Tensor x = rnd({1, 1, 3, 3}, 262);
+  const Status ct = create_error(OpTest("ConvTranspose")
+                                     .input("X", x)
+                                     .constant_input("W", rnd({1, 1, 3, 3}, 263))
+                                     .attr("output_shape", std::vector<int64_t>{5, 5})
+                                     .output("Y", zeros({1, 1, 5, 5}))
+                                     .model_bytes(),
+                                 x);
+  EXPECT_EQ(ct.code(), StatusCode::kUnsupported) << ct.to_string();
+  EXPECT_NE(ct.to_string().find("ConvTranspose"), std::string::npos) << ct.to_string();
+  EXPECT_NE(ct.to_string().find("output_shape"), std::string::npos) << ct.to_string();
 }
 
 }  // namespace
