@@ -17,6 +17,17 @@
 
 namespace verge::train {
 
+template <class T>
+class Network;
+
+// Optional hooks around every optimizer step (used by pruning, prune.h). `step` counts optimizer steps
+// over the whole run, from 0 for the first batch of the first epoch. before_step runs before that step's
+// forward pass, after_step after its parameter update; both may change the parameters and the
+// optimizer's state. An error stops training and is returned by train_classifier.
+struct StepHooks {
+  std::function<Status(int64_t step, Network<float>&net, Optimizer&optimizer)> before_step, after_step;
+};
+
 // Permutation of [0, n) for `epoch` under `seed`.
 std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch);
 
@@ -44,6 +55,7 @@ struct TrainOptions {
   std::string loss = "ce";
   LrSchedule schedule;  // applied at the start of every epoch (torch.optim.lr_scheduler stepped per epoch)
   Augment augment;
+  StepHooks hooks;
 };
 
 struct EpochStats {
