@@ -15,20 +15,26 @@ inline __m512i broadcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// 16 int32 accumulators -> 16 requantized bytes. v = double(acc) * mult is clamped above to qmax - zp
-// and converted with round-half-even (vcvtpd2dq {rn-sae}); a v below -2^31 converts to INT_MIN, which the
-// integer clamp below takes to qmin like every other value below the range.
-inline __m128i requantize16(__m512i acc, __m512d mult, __m512d hi, __m512i zp, __m512i qmin, __m512i qmax) {
-  const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  const __m512d a = _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), mult), hi);
-  const __m512d b =
-      _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), mult), hi);
-  __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(a, rn)),
-                                 _mm512_cvt_roundpd_epi32(b, rn), 1);
-  q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), qmin), qmax);
-  __m128i bytes = _mm512_cvtepi32_epi8(q);
-  __asm__("" : "+x"(bytes));  // keep vpmovdb in a register: its masked-store form is slow on Zen 4
-  return bytes;
+// float32 requantization of 16 accumulators to int32 (see qconv.h): a value past qmax - y_zp is clamped
+// first (cvtps2dq would turn it into INT_MIN); one below -2^31 becomes INT_MIN, which the saturating
+// packs take to qmin like every other value below the range.
+inline __m512i requant_f32(__m512i acc, __m512 scale, __m512 hi) {
+  const __m512 v = _mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), hi);
+  return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// Four vectors of requantized int32 (before the zero point) -> 64 bytes [a | b | c | d], each
+// clamp(v + y_zp) to the output type: int16 saturating pack, saturating + y_zp, byte saturating pack,
+// then one dword permute undoes the packs' per-128-bit-lane interleave.
+inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
+  const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(a, b), zp16);
+  const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(c, d), zp16);
+  const __m512i v = y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+}
+
+inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
+  return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
 }
 
 inline void store16(uint8_t* y, __m128i v, int count) {
@@ -36,6 +42,13 @@ inline void store16(uint8_t* y, __m128i v, int count) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), v);
   else if (count > 0)
     _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << count) - 1), v);
+}
+
+inline void store32(uint8_t* y, __m256i v, int count) {
+  if (count >= 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), v);
+  else if (count > 0)
+    _mm256_mask_storeu_epi8(y, static_cast<__mmask32>((1u << count) - 1), v);
 }
 
 }  // namespace
@@ -57,15 +70,17 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
       acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wr);
     }
   }
-  const __m512i zp = _mm512_set1_epi32(rq.y_zp), qmin = _mm512_set1_epi32(rq.qmin),
-                qmax = _mm512_set1_epi32(rq.qmax);
-  const __m512d hi = _mm512_set1_pd(static_cast<double>(rq.qmax - rq.y_zp));
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(rq.y_zp));
+  const __m512 hi = requant_hi(rq.y_zp, rq.y_signed);
+#pragma GCC unroll 3
+  for (int r = 0; r < MR; r += 2) {
     if (r >= rows) break;
-    const __m512d mult = _mm512_set1_pd(rq.mult[r]);
-    store16(y + r * ldy, requantize16(acc[r][0], mult, hi, zp, qmin, qmax), pixels);
-    store16(y + r * ldy + 16, requantize16(acc[r][1], mult, hi, zp, qmin, qmax), pixels - 16);
+    const __m512 s0 = _mm512_set1_ps(rq.scale[r]), s1 = _mm512_set1_ps(rq.scale[r + 1]);
+    const __m512i q =
+        pack4(requant_f32(acc[r][0], s0, hi), requant_f32(acc[r][1], s0, hi),
+              requant_f32(acc[r + 1][0], s1, hi), requant_f32(acc[r + 1][1], s1, hi), zp16, rq.y_signed);
+    store32(y + r * ldy, _mm512_castsi512_si256(q), pixels);
+    if (r + 1 < rows) store32(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), pixels);
   }
 }
 
@@ -96,27 +111,34 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 namespace verge {
 namespace {
 
-template <int S>
-void qdw3x3(const uint8_t* in, int64_t wp, const int8_t* w9, int32_t comp, double mult_d, int32_t y_zp,
-            int32_t qmin, int32_t qmax, uint8_t* y, int64_t oh, int64_t ow) {
-  constexpr int R = 4;  // output rows per pass; every input row is shuffled once and used by each of them
-  __m512i wr[3];
-  for (int i = 0; i < 3; ++i) {
-    const uint32_t packed = static_cast<uint8_t>(w9[3 * i]) |
-                            static_cast<uint32_t>(static_cast<uint8_t>(w9[3 * i + 1])) << 8 |
-                            static_cast<uint32_t>(static_cast<uint8_t>(w9[3 * i + 2])) << 16;
-    wr[i] = _mm512_set1_epi32(static_cast<int32_t>(packed));
-  }
+template <int K, int S>
+void qdw(const uint8_t* in, int64_t wp, const int8_t* w, int32_t comp, float scale_f, int32_t y_zp,
+         bool y_signed, uint8_t* y, int64_t oh, int64_t ow) {
+  constexpr int R = kQDwRows;     // output rows per pass: every input row is shuffled once for all of them
+  constexpr int C = (K + 3) / 4;  // 4-tap chunks per kernel row
+  __m512i wv[K][C];
+  for (int i = 0; i < K; ++i)
+    for (int c = 0; c < C; ++c) {
+      uint32_t packed = 0;
+      for (int j = 0; j < 4 && 4 * c + j < K; ++j)
+        packed |= static_cast<uint32_t>(static_cast<uint8_t>(w[i * K + 4 * c + j])) << (8 * j);
+      wv[i][c] = _mm512_set1_epi32(static_cast<int32_t>(packed));
+    }
+  // Lane group g (pixels 4g .. 4g + 3) gets the 16 input bytes from 4g * S; pixel t of the group reads
+  // bytes t * S + 4c + j of them (j < 4; taps past K read byte 0 and meet a zero weight).
   const __m512i idx = S == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
                              : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  const __m128i lane = S == 1 ? _mm_setr_epi8(0, 1, 2, -128, 1, 2, 3, -128, 2, 3, 4, -128, 3, 4, 5, -128)
-                              : _mm_setr_epi8(0, 1, 2, -128, 2, 3, 4, -128, 4, 5, 6, -128, 6, 7, 8, -128);
-  const __m512i shuf = _mm512_broadcast_i32x4(lane);
+  __m512i shuf[C];
+  for (int c = 0; c < C; ++c) {
+    alignas(16) int8_t lane[16];
+    for (int t = 0; t < 4; ++t)
+      for (int j = 0; j < 4; ++j)
+        lane[4 * t + j] = static_cast<int8_t>(4 * c + j < K ? t * S + 4 * c + j : 0);
+    shuf[c] = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(lane)));
+  }
   const __m512i vcomp = _mm512_set1_epi32(comp);
-  const __m512i zp = _mm512_set1_epi32(y_zp), vqmin = _mm512_set1_epi32(qmin),
-                vqmax = _mm512_set1_epi32(qmax);
-  const __m512d mult = _mm512_set1_pd(mult_d);
-  const __m512d hi = _mm512_set1_pd(static_cast<double>(qmax - y_zp));
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
+  const __m512 scale = _mm512_set1_ps(scale_f), hi = requant_hi(y_zp, y_signed);
   for (int64_t oy = 0; oy < oh; oy += R) {
     const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
     for (int64_t ox = 0; ox < ow; ox += 16) {
@@ -124,31 +146,112 @@ void qdw3x3(const uint8_t* in, int64_t wp, const int8_t* w9, int32_t comp, doubl
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r] = vcomp;
       const uint8_t* src = in + oy * S * wp + ox * S;
-#pragma GCC unroll 12
-      for (int ir = 0; ir < (R - 1) * S + 3; ++ir) {
-        const __m512i v =
-            _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, _mm512_loadu_si512(src + ir * wp)), shuf);
+#pragma GCC unroll 16
+      for (int ir = 0; ir < (R - 1) * S + K; ++ir) {
+        const __m512i base = _mm512_permutexvar_epi32(idx, _mm512_loadu_si512(src + ir * wp));
+#pragma GCC unroll 2
+        for (int c = 0; c < C; ++c) {
+          const __m512i v = _mm512_shuffle_epi8(base, shuf[c]);
 #pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const int i = ir - r * S;
-          if (i >= 0 && i < 3) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wr[i]);
+          for (int r = 0; r < R; ++r) {
+            const int i = ir - r * S;
+            if (i >= 0 && i < K) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wv[i][c]);
+          }
         }
       }
+      static_assert(R == 4, "one pack4 per pass");
+      const __m512i q = pack4(requant_f32(acc[0], scale, hi), requant_f32(acc[1], scale, hi),
+                              requant_f32(acc[2], scale, hi), requant_f32(acc[3], scale, hi), zp16, y_signed);
       const int left = static_cast<int>(ow - ox < 16 ? ow - ox : 16);
-      for (int r = 0; r < rows; ++r)
-        store16(y + (oy + r) * ow + ox, requantize16(acc[r], mult, hi, zp, vqmin, vqmax), left);
+      uint8_t* yo = y + oy * ow + ox;
+      store16(yo, _mm512_castsi512_si128(q), left);
+      if (rows > 1) store16(yo + ow, _mm512_extracti32x4_epi32(q, 1), left);
+      if (rows > 2) store16(yo + 2 * ow, _mm512_extracti32x4_epi32(q, 2), left);
+      if (rows > 3) store16(yo + 3 * ow, _mm512_extracti32x4_epi32(q, 3), left);
     }
   }
 }
 
 }  // namespace
 
-void qdw3x3_avx512vnni(const uint8_t* in, int64_t wp, int stride, const int8_t* w9, int32_t comp, double mult,
-                       int32_t y_zp, int32_t qmin, int32_t qmax, uint8_t* y, int64_t oh, int64_t ow) {
-  if (stride == 1)
-    qdw3x3<1>(in, wp, w9, comp, mult, y_zp, qmin, qmax, y, oh, ow);
+void qdw_avx512vnni(const uint8_t* in, int64_t wp, int k, int stride, const int8_t* w, int32_t comp,
+                    float scale, int32_t y_zp, bool y_signed, uint8_t* y, int64_t oh, int64_t ow) {
+  if (k == 3 && stride == 1)
+    qdw<3, 1>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
+  else if (k == 3)
+    qdw<3, 2>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
+  else if (stride == 1)
+    qdw<5, 1>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
   else
-    qdw3x3<2>(in, wp, w9, comp, mult, y_zp, qmin, qmax, y, oh, ow);
+    qdw<5, 2>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
+}
+
+namespace {
+inline __mmask64 low_bytes(int64_t count) {
+  return count >= 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
+}
+}  // namespace
+
+void qdw_pad_row_avx512vnni(const uint8_t* src, int64_t n, int64_t pl, int64_t total, uint8_t fill,
+                            uint8_t flip, uint8_t* dst) {
+  const __m512i f = _mm512_set1_epi8(static_cast<char>(fill)), x = _mm512_set1_epi8(static_cast<char>(flip));
+  int64_t i = 0;
+  for (; i + 64 <= total; i += 64) _mm512_storeu_si512(dst + i, f);
+  if (i < total) _mm512_mask_storeu_epi8(dst + i, low_bytes(total - i), f);
+  for (i = 0; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(dst + pl + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), x));
+  if (i < n) {
+    const __mmask64 m = low_bytes(n - i);
+    _mm512_mask_storeu_epi8(dst + pl + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), x));
+  }
+}
+
+namespace {
+
+template <class Requant>
+void requant_loop(const int32_t* acc, int64_t n, int32_t y_zp, bool y_signed, uint8_t* y, Requant rq) {
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
+  for (int64_t i = 0; i < n; i += 64) {
+    const __m512i* a = reinterpret_cast<const __m512i*>(acc + i);
+    _mm512_storeu_si512(
+        y + i, pack4(rq(_mm512_loadu_si512(a)), rq(_mm512_loadu_si512(a + 1)), rq(_mm512_loadu_si512(a + 2)),
+                     rq(_mm512_loadu_si512(a + 3)), zp16, y_signed));
+  }
+}
+
+}  // namespace
+
+void qrequant_f32_avx512vnni(const int32_t* acc, int64_t n, float scale, int32_t y_zp, bool y_signed,
+                             uint8_t* y) {
+  const __m512 s = _mm512_set1_ps(scale), hi = requant_hi(y_zp, y_signed);
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) { return requant_f32(a, s, hi); });
+}
+
+void qrequant_fixed_avx512vnni(const int32_t* acc, int64_t n, int32_t mult, int32_t shift, int32_t y_zp,
+                               bool y_signed, uint8_t* y) {
+  // (acc * mult + 2^(shift-1)) >> shift on even and odd lanes (vpmuldq), shift >= 31: fits in int32.
+  const __m512i m = _mm512_set1_epi64(mult), rnd = _mm512_set1_epi64(int64_t{1} << (shift - 1));
+  const __m128i cnt = _mm_cvtsi32_si128(shift);
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) {
+    const __m512i even = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), rnd), cnt);
+    const __m512i odd =
+        _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), m), rnd), cnt);
+    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB);
+  });
+}
+
+void qrequant_double_avx512vnni(const int32_t* acc, int64_t n, double mult, int32_t y_zp, bool y_signed,
+                                uint8_t* y) {
+  const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512d m = _mm512_set1_pd(mult);
+  const __m512d hi = _mm512_set1_pd(static_cast<double>((y_signed ? 127 : 255) - y_zp));
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) {
+    const __m512d lo_v = _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), m), hi);
+    const __m512d hi_v =
+        _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), m), hi);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(lo_v, rn)),
+                              _mm512_cvt_roundpd_epi32(hi_v, rn), 1);
+  });
 }
 
 }  // namespace verge
