@@ -297,8 +297,8 @@ class QLinearConvVnni final : public Kernel {
 };
 
 // Depthwise 3x3 / 5x5 (one output channel per input channel), stride 1 or 2, dilation 1: each thread
-// pads one channel plane with x_zp (int8 activations shifted to uint8) into its scratch slot and runs
-// qdw_avx512vnni over it.
+// pads one channel plane (two when the output is at most 8 wide) with x_zp (int8 activations shifted to
+// uint8) into its scratch slot and runs qdw_avx512vbmi over it.
 class QDepthwiseVnni final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -318,8 +318,15 @@ class QDepthwiseVnni final : public Kernel {
     const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
     const Tensor& w_scale = *c.constant(4);
     const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
-    const int64_t taps = k_ * k_;
-    weights_.assign(wd, wd + c_ * taps);
+    const int64_t taps = k_ * k_, chunks = (k_ + 3) / 4;
+    wq_.assign(static_cast<size_t>(c_ * k_ * chunks), 0);
+    for (int64_t ch = 0; ch < c_; ++ch)
+      for (int64_t i = 0; i < k_; ++i)
+        for (int64_t j = 0; j < k_; ++j) {
+          const auto byte = static_cast<uint32_t>(static_cast<uint8_t>(wd[ch * taps + i * k_ + j]));
+          auto& dword = wq_[static_cast<size_t>((ch * k_ + i) * chunks + j / 4)];
+          dword = static_cast<int32_t>(static_cast<uint32_t>(dword) | byte << (8 * (j % 4)));
+        }
     comp_.assign(static_cast<size_t>(c_), 0);
     scale_.assign(static_cast<size_t>(c_), 0.f);
     for (int64_t ch = 0; ch < c_; ++ch) {
@@ -335,9 +342,10 @@ class QDepthwiseVnni final : public Kernel {
     wp_ = std::max(w_ + pw_, (ow_ - 1) * stride_ + k_);
     rows_ = std::max((kQDwRows * ((oh_ + kQDwRows - 1) / kQDwRows) - 1) * stride_ + k_, ph_ + h_);
     slack_ = 16 * ((ow_ + 15) / 16) * stride_ + 64;
+    g_ = ow_ <= 8 ? 2 : 1;  // two channel planes per vector
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
-    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
+    c.request_scratch(static_cast<size_t>(threads_ * g_) * slot_bytes());
     return Status::ok();
   }
 
@@ -347,19 +355,24 @@ class QDepthwiseVnni final : public Kernel {
     auto* scratch = static_cast<uint8_t*>(c.scratch);
     for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
     const uint8_t fill = x_zp_ ^ flip_;
-    parallel_for(c.pool, n_ * c_, 1, [&](int64_t begin, int64_t end) {
+    const int64_t planes = n_ * c_, units = (planes + g_ - 1) / g_;
+    const int64_t chunks = (k_ + 3) / 4;
+    parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
       const int64_t slot = claim_slot();
-      uint8_t* padded = scratch + slot * slot_bytes();
+      uint8_t* padded = scratch + slot * slot_bytes() * static_cast<size_t>(g_);
       for (int64_t u = begin; u < end; ++u) {
-        const int64_t ch = u % c_;
-        const uint8_t* plane = x + u * h_ * w_;
-        std::memset(padded, fill, static_cast<size_t>(ph_ * wp_));
-        for (int64_t iy = 0; iy < h_; ++iy)
-          qdw_pad_row_avx512vnni(plane + iy * w_, w_, pw_, wp_, fill, flip_, padded + (iy + ph_) * wp_);
-        std::memset(padded + (ph_ + h_) * wp_, fill, slot_bytes() - static_cast<size_t>((ph_ + h_) * wp_));
-        qdw_avx512vnni(padded, wp_, static_cast<int>(k_), static_cast<int>(stride_),
-                       weights_.data() + ch * k_ * k_, comp_[static_cast<size_t>(ch)],
-                       scale_[static_cast<size_t>(ch)], y_zp_, y_signed_, y + u * oh_ * ow_, oh_, ow_);
+        QDwChannel ch[2];
+        for (int64_t gi = 0; gi < g_; ++gi) {
+          const int64_t pl = std::min(u * g_ + gi, planes - 1), cc = pl % c_;
+          uint8_t* dst = padded + static_cast<size_t>(gi) * slot_bytes();
+          const uint8_t* plane = x + pl * h_ * w_;
+          qdw_pad_plane_avx512vnni(plane, h_, w_, ph_, pw_, wp_, static_cast<int64_t>(slot_bytes()), fill,
+                                   flip_, dst);
+          ch[gi] = {dst, wq_.data() + cc * k_ * chunks, comp_[static_cast<size_t>(cc)],
+                    scale_[static_cast<size_t>(cc)], y + pl * oh_ * ow_};
+        }
+        qdw_avx512vbmi(ch, static_cast<int>(g_), wp_, static_cast<int>(k_), static_cast<int>(stride_), y_zp_,
+                       y_signed_, oh_, ow_);
       }
       busy_[slot].store(0, std::memory_order_release);
     });
@@ -380,11 +393,11 @@ class QDepthwiseVnni final : public Kernel {
   }
 
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, k_ = 3, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0, wp_ = 0;
-  int64_t rows_ = 0, slack_ = 0, threads_ = 1;
+  int64_t rows_ = 0, slack_ = 0, g_ = 1, threads_ = 1;
   uint8_t flip_ = 0, x_zp_ = 0;
   bool y_signed_ = false;
   int32_t y_zp_ = 0;
-  std::vector<int8_t> weights_;
+  std::vector<int32_t> wq_;  // per channel: k x ceil(k / 4) weight dwords (QDwChannel::w)
   std::vector<int32_t> comp_;
   std::vector<float> scale_;
   std::unique_ptr<std::atomic<int>[]> busy_;
@@ -418,9 +431,14 @@ std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
   return std::make_unique<QLinearConvVnni>();
 }
 
-// Depthwise (group = C = M), 3x3 or 5x5, equal strides 1 or 2, dilation 1, pads below the kernel size.
+// Depthwise (group = C = M), 3x3 or 5x5, equal strides 1 or 2, dilation 1, pads below the kernel size,
+// requantization scales below 1 (the usual case; larger ones take qlinearconv_avx512vnni); needs VBMI.
 bool accepts_qlinear_dw_avx512vnni(const PrepareContext& c) {
-  if (!accepts_qlinear_conv_avx512vnni(c)) return false;
+  if (!accepts_qlinear_conv_avx512vnni(c) || !__builtin_cpu_supports("avx512vbmi")) return false;
+  const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+  const Tensor& w_scale = *c.constant(4);
+  for (int64_t i = 0; i < w_scale.numel(); ++i)
+    if (!(ref::quant::requant_scale_f32(x_scale, w_scale.data<float>()[i], y_scale) < 1.f)) return false;
   const Shape& xs = c.shape(0);
   const Shape& ws = c.shape(3);
   const ir::Node& n = c.node();

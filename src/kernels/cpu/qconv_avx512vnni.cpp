@@ -33,6 +33,12 @@ inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, b
   return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
 }
 
+// The same for scales below 1, where float(acc) * scale stays inside (-2^31, 2^31): no clamp needed.
+inline __m512i requant_f32(__m512i acc, __m512 scale) {
+  return _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
 inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
   return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
 }
@@ -111,79 +117,101 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 namespace verge {
 namespace {
 
-template <int K, int S>
-void qdw(const uint8_t* in, int64_t wp, const int8_t* w, int32_t comp, float scale_f, int32_t y_zp,
-         bool y_signed, uint8_t* y, int64_t oh, int64_t ow) {
-  constexpr int R = kQDwRows;     // output rows per pass: every input row is shuffled once for all of them
-  constexpr int C = (K + 3) / 4;  // 4-tap chunks per kernel row
-  __m512i wv[K][C];
-  for (int i = 0; i < K; ++i)
-    for (int c = 0; c < C; ++c) {
-      uint32_t packed = 0;
-      for (int j = 0; j < 4 && 4 * c + j < K; ++j)
-        packed |= static_cast<uint32_t>(static_cast<uint8_t>(w[i * K + 4 * c + j])) << (8 * j);
-      wv[i][c] = _mm512_set1_epi32(static_cast<int32_t>(packed));
+// Byte-permute index of chunk c (taps 4c .. 4c + 3 of a kernel row) for G channels per vector: lane l
+// is pixel p = l % (16 / G) of channel l / (16 / G) (bit 6 selects the second load), byte j reads
+// p * S + 4c + j (taps past K read p * S and meet a zero weight).
+template <int K, int S, int G>
+__attribute__((target("avx512vbmi"))) inline __m512i qdw_index(int c) {
+  alignas(64) uint8_t idx[64];
+  for (int l = 0; l < 16; ++l)
+    for (int j = 0; j < 4; ++j) {
+      const int p = l % (16 / G), tap = 4 * c + j < K ? 4 * c + j : 0;
+      idx[4 * l + j] = static_cast<uint8_t>(p * S + tap + (l / (16 / G)) * 64);
     }
-  // Lane group g (pixels 4g .. 4g + 3) gets the 16 input bytes from 4g * S; pixel t of the group reads
-  // bytes t * S + 4c + j of them (j < 4; taps past K read byte 0 and meet a zero weight).
-  const __m512i idx = S == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
-                             : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  __m512i shuf[C];
-  for (int c = 0; c < C; ++c) {
-    alignas(16) int8_t lane[16];
-    for (int t = 0; t < 4; ++t)
-      for (int j = 0; j < 4; ++j)
-        lane[4 * t + j] = static_cast<int8_t>(4 * c + j < K ? t * S + 4 * c + j : 0);
-    shuf[c] = _mm512_broadcast_i32x4(_mm_load_si128(reinterpret_cast<const __m128i*>(lane)));
-  }
-  const __m512i vcomp = _mm512_set1_epi32(comp);
+  return _mm512_load_si512(idx);
+}
+
+template <int K, int S, int G>
+__attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, int64_t wp, int32_t y_zp, bool y_signed,
+                                               int64_t oh, int64_t ow) {
+  constexpr int R = kQDwRows;     // output rows per pass: every input row is permuted once for all of them
+  constexpr int C = (K + 3) / 4;  // 4-tap chunks per kernel row
+  constexpr __mmask16 kSecond = G == 2 ? 0xFF00 : 0;
+  __m512i wv[K][C], idx[C];
+  for (int i = 0; i < K; ++i)
+    for (int c = 0; c < C; ++c)
+      wv[i][c] = _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].w[i * C + c]),
+                                         _mm512_set1_epi32(ch[G - 1].w[i * C + c]));
+  for (int c = 0; c < C; ++c) idx[c] = qdw_index<K, S, G>(c);
+  const __m512i vcomp =
+      _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].comp), _mm512_set1_epi32(ch[G - 1].comp));
+  const __m512 scale =
+      _mm512_mask_blend_ps(kSecond, _mm512_set1_ps(ch[0].scale), _mm512_set1_ps(ch[G - 1].scale));
   const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
-  const __m512 scale = _mm512_set1_ps(scale_f), hi = requant_hi(y_zp, y_signed);
   for (int64_t oy = 0; oy < oh; oy += R) {
     const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
-    for (int64_t ox = 0; ox < ow; ox += 16) {
+    for (int64_t ox = 0; ox < ow; ox += 16 / G) {
       __m512i acc[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r] = vcomp;
-      const uint8_t* src = in + oy * S * wp + ox * S;
-#pragma GCC unroll 16
+      const int64_t off = oy * S * wp + ox * S;
+#pragma GCC unroll 20
       for (int ir = 0; ir < (R - 1) * S + K; ++ir) {
-        const __m512i base = _mm512_permutexvar_epi32(idx, _mm512_loadu_si512(src + ir * wp));
+        const __m512i a = _mm512_loadu_si512(ch[0].in + off + ir * wp);
+        const __m512i b = G == 2 ? _mm512_loadu_si512(ch[G - 1].in + off + ir * wp) : a;
 #pragma GCC unroll 2
         for (int c = 0; c < C; ++c) {
-          const __m512i v = _mm512_shuffle_epi8(base, shuf[c]);
-#pragma GCC unroll 4
+          const __m512i v =
+              G == 2 ? _mm512_permutex2var_epi8(a, idx[c], b) : _mm512_permutexvar_epi8(idx[c], a);
+#pragma GCC unroll 8
           for (int r = 0; r < R; ++r) {
             const int i = ir - r * S;
             if (i >= 0 && i < K) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wv[i][c]);
           }
         }
       }
-      static_assert(R == 4, "one pack4 per pass");
-      const __m512i q = pack4(requant_f32(acc[0], scale, hi), requant_f32(acc[1], scale, hi),
-                              requant_f32(acc[2], scale, hi), requant_f32(acc[3], scale, hi), zp16, y_signed);
-      const int left = static_cast<int>(ow - ox < 16 ? ow - ox : 16);
-      uint8_t* yo = y + oy * ow + ox;
-      store16(yo, _mm512_castsi512_si128(q), left);
-      if (rows > 1) store16(yo + ow, _mm512_extracti32x4_epi32(q, 1), left);
-      if (rows > 2) store16(yo + 2 * ow, _mm512_extracti32x4_epi32(q, 2), left);
-      if (rows > 3) store16(yo + 3 * ow, _mm512_extracti32x4_epi32(q, 3), left);
+      const int left = static_cast<int>(ow - ox < 16 / G ? ow - ox : 16 / G);
+#pragma GCC unroll 2
+      for (int r0 = 0; r0 < R; r0 += 4) {
+        if (r0 >= rows) break;
+        const __m512i q =
+            pack4(requant_f32(acc[r0], scale), requant_f32(acc[r0 + 1], scale),
+                  requant_f32(acc[r0 + 2], scale), requant_f32(acc[r0 + 3], scale), zp16, y_signed);
+        const __m128i part[4] = {_mm512_castsi512_si128(q), _mm512_extracti32x4_epi32(q, 1),
+                                 _mm512_extracti32x4_epi32(q, 2), _mm512_extracti32x4_epi32(q, 3)};
+        for (int r = 0; r < 4 && r0 + r < rows; ++r) {
+          const int64_t at = (oy + r0 + r) * ow + ox;
+          store16(ch[0].y + at, part[r], left);
+          if (G == 2) store16(ch[1].y + at, _mm_srli_si128(part[r], 8), left);
+        }
+      }
     }
   }
 }
 
 }  // namespace
 
-void qdw_avx512vnni(const uint8_t* in, int64_t wp, int k, int stride, const int8_t* w, int32_t comp,
-                    float scale, int32_t y_zp, bool y_signed, uint8_t* y, int64_t oh, int64_t ow) {
-  if (k == 3 && stride == 1)
-    qdw<3, 1>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
-  else if (k == 3)
-    qdw<3, 2>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
-  else if (stride == 1)
-    qdw<5, 1>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
-  else
-    qdw<5, 2>(in, wp, w, comp, scale, y_zp, y_signed, y, oh, ow);
+void qdw_avx512vbmi(const QDwChannel* ch, int g, int64_t wp, int k, int stride, int32_t y_zp, bool y_signed,
+                    int64_t oh, int64_t ow) {
+  const int key = (k == 5) * 4 + (stride == 2) * 2 + (g == 2);
+  switch (key) {
+    case 0:
+      return qdw<3, 1, 1>(ch, wp, y_zp, y_signed, oh, ow);
+    case 1:
+      return qdw<3, 1, 2>(ch, wp, y_zp, y_signed, oh, ow);
+    case 2:
+      return qdw<3, 2, 1>(ch, wp, y_zp, y_signed, oh, ow);
+    case 3:
+      return qdw<3, 2, 2>(ch, wp, y_zp, y_signed, oh, ow);
+    case 4:
+      return qdw<5, 1, 1>(ch, wp, y_zp, y_signed, oh, ow);
+    case 5:
+      return qdw<5, 1, 2>(ch, wp, y_zp, y_signed, oh, ow);
+    case 6:
+      return qdw<5, 2, 1>(ch, wp, y_zp, y_signed, oh, ow);
+    default:
+      return qdw<5, 2, 2>(ch, wp, y_zp, y_signed, oh, ow);
+  }
 }
 
 namespace {
@@ -192,18 +220,27 @@ inline __mmask64 low_bytes(int64_t count) {
 }
 }  // namespace
 
-void qdw_pad_row_avx512vnni(const uint8_t* src, int64_t n, int64_t pl, int64_t total, uint8_t fill,
-                            uint8_t flip, uint8_t* dst) {
+void qdw_pad_plane_avx512vnni(const uint8_t* src, int64_t h, int64_t w, int64_t pt, int64_t pl, int64_t wp,
+                              int64_t total, uint8_t fill, uint8_t flip, uint8_t* dst) {
   const __m512i f = _mm512_set1_epi8(static_cast<char>(fill)), x = _mm512_set1_epi8(static_cast<char>(flip));
   int64_t i = 0;
-  for (; i + 64 <= total; i += 64) _mm512_storeu_si512(dst + i, f);
-  if (i < total) _mm512_mask_storeu_epi8(dst + i, low_bytes(total - i), f);
-  for (i = 0; i + 64 <= n; i += 64)
-    _mm512_storeu_si512(dst + pl + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), x));
-  if (i < n) {
-    const __mmask64 m = low_bytes(n - i);
-    _mm512_mask_storeu_epi8(dst + pl + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), x));
+  for (; i < pt * wp; i += 64) _mm512_storeu_si512(dst + i, f);
+  for (int64_t r = 0; r < h; ++r) {  // chunks may run into the next row: it is written after this one
+    uint8_t* row = dst + (pt + r) * wp;
+    const uint8_t* in = src + r * w;
+    for (int64_t off = 0; off < wp; off += 64) {
+      const int64_t lo = pl - off > 0 ? pl - off : 0, hi = pl + w - off < 64 ? pl + w - off : 64;
+      if (hi <= lo) {
+        _mm512_storeu_si512(row + off, f);
+        continue;
+      }
+      const __mmask64 m = low_bytes(hi) & ~low_bytes(lo);
+      const __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, in + (off - pl)), x);
+      _mm512_storeu_si512(row + off, _mm512_mask_blend_epi8(m, f, v));
+    }
   }
+  for (i = (pt + h) * wp; i + 64 <= total; i += 64) _mm512_storeu_si512(dst + i, f);
+  if (i < total) _mm512_mask_storeu_epi8(dst + i, low_bytes(total - i), f);
 }
 
 namespace {
