@@ -296,9 +296,8 @@ class QLinearConvVnni final : public Kernel {
   std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
-// Depthwise 3x3 / 5x5 (one output channel per input channel), stride 1 or 2, dilation 1: each thread
-// pads one channel plane (two when the output is at most 8 wide) with x_zp (int8 activations shifted to
-// uint8) into its scratch slot and runs qdw_avx512vbmi over it.
+// Depthwise 3x3 / 5x5 (one output channel per input channel), stride 1 or 2, dilation 1: qdw_avx512vbmi
+// per channel plane (per two planes when the output is at most 8 wide), straight from the input.
 class QDepthwiseVnni final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -337,70 +336,49 @@ class QDepthwiseVnni final : public Kernel {
       scale_[static_cast<size_t>(ch)] = ref::quant::requant_scale_f32(
           x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : ch], y_scale);
     }
-    // Rows hold the padded columns every valid output reads; lanes past ow read on into the next row (or
-    // the slack after the last row) and are dropped.
-    wp_ = std::max(w_ + pw_, (ow_ - 1) * stride_ + k_);
-    rows_ = std::max((kQDwRows * ((oh_ + kQDwRows - 1) / kQDwRows) - 1) * stride_ + k_, ph_ + h_);
-    slack_ = 16 * ((ow_ + 15) / 16) * stride_ + 64;
+    geom_ = {.h = h_,
+             .w = w_,
+             .oh = oh_,
+             .ow = ow_,
+             .ph = ph_,
+             .pw = pw_,
+             .k = static_cast<int>(k_),
+             .stride = static_cast<int>(stride_),
+             .x_zp = x_zp_,
+             .flip = flip_};
     g_ = ow_ <= 8 ? 2 : 1;  // two channel planes per vector
-    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
-    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
-    c.request_scratch(static_cast<size_t>(threads_ * g_) * slot_bytes());
     return Status::ok();
   }
 
   Status run(const RunContext& c) override {
     const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
     uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
-    auto* scratch = static_cast<uint8_t*>(c.scratch);
-    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
-    const uint8_t fill = x_zp_ ^ flip_;
-    const int64_t planes = n_ * c_, units = (planes + g_ - 1) / g_;
-    const int64_t chunks = (k_ + 3) / 4;
-    parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
-      const int64_t slot = claim_slot();
-      uint8_t* padded = scratch + slot * slot_bytes() * static_cast<size_t>(g_);
+    const int64_t planes = n_ * c_, units = (planes + g_ - 1) / g_, chunks = (k_ + 3) / 4;
+    parallel_for(c.pool, units, 4, [&](int64_t begin, int64_t end) {
       for (int64_t u = begin; u < end; ++u) {
         QDwChannel ch[2];
         for (int64_t gi = 0; gi < g_; ++gi) {
           const int64_t pl = std::min(u * g_ + gi, planes - 1), cc = pl % c_;
-          uint8_t* dst = padded + static_cast<size_t>(gi) * slot_bytes();
-          const uint8_t* plane = x + pl * h_ * w_;
-          qdw_pad_plane_avx512vnni(plane, h_, w_, ph_, pw_, wp_, static_cast<int64_t>(slot_bytes()), fill,
-                                   flip_, dst);
-          ch[gi] = {dst, wq_.data() + cc * k_ * chunks, comp_[static_cast<size_t>(cc)],
+          ch[gi] = {x + pl * h_ * w_, wq_.data() + cc * k_ * chunks, comp_[static_cast<size_t>(cc)],
                     scale_[static_cast<size_t>(cc)], y + pl * oh_ * ow_};
         }
-        qdw_avx512vbmi(ch, static_cast<int>(g_), wp_, static_cast<int>(k_), static_cast<int>(stride_), y_zp_,
-                       y_signed_, oh_, ow_);
+        qdw_avx512vbmi(ch, static_cast<int>(g_), geom_, y_zp_, y_signed_);
       }
-      busy_[slot].store(0, std::memory_order_release);
     });
     return Status::ok();
   }
   const char* name() const override { return "qlinearconv_dw_avx512vnni"; }
 
  private:
-  size_t slot_bytes() const { return static_cast<size_t>((rows_ * wp_ + slack_ + 63) / 64 * 64); }
-  int64_t claim_slot() {
-    for (;;)
-      for (int64_t s = 0; s < threads_; ++s) {
-        int expected = 0;
-        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
-            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
-          return s;
-      }
-  }
-
-  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, k_ = 3, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0, wp_ = 0;
-  int64_t rows_ = 0, slack_ = 0, g_ = 1, threads_ = 1;
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, k_ = 3, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
+  int64_t g_ = 1;
+  QDwGeometry geom_;
   uint8_t flip_ = 0, x_zp_ = 0;
   bool y_signed_ = false;
   int32_t y_zp_ = 0;
   std::vector<int32_t> wq_;  // per channel: k x ceil(k / 4) weight dwords (QDwChannel::w)
   std::vector<int32_t> comp_;
   std::vector<float> scale_;
-  std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
 }  // namespace

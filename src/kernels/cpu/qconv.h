@@ -50,29 +50,27 @@ namespace verge {
 
 // Depthwise k x k (k = 3 or 5, stride 1 or 2, dilation 1) of g channel planes (g = 1, or 2 when
 // ow <= 8: then lanes 0-7 are channel 0's pixels and lanes 8-15 channel 1's). Needs AVX512-VBMI too.
-// Each `in` is a plane padded with x_zp (uint8 domain): row stride `wp` >= (ow - 1) * stride + k, top-left
-// = the window origin of output (0, 0), readable for (kQDwRows * ceil(oh / kQDwRows) - 1) * stride + k
-// rows plus 16 * ceil(ow / 16) * stride + 64 bytes after them. Per input row, one byte permute (vpermb,
-// or vpermt2b for two channels) per 4 taps puts the taps of 16 output pixels in the 4 bytes of each lane
-// (taps past k meet zero weights), and one vpdpbusd per 4 taps adds them for every output row that reads
-// the input row (kQDwRows output rows per pass). acc = comp + sum x * w (comp = bias - x_zp * sum w),
-// requantized as above with scale < 1 (no clamp before the conversion).
+// Reads the unpadded h x w input planes directly: per input row and 16 output columns, one masked load
+// (the zero point where the window leaves the plane; int8 activations are flipped to uint8) and one
+// byte permute (vpermb, or vpermt2b for two channels) per 4 taps put the taps of 16 output pixels in the
+// 4 bytes of each lane (taps past k meet zero weights); one vpdpbusd per 4 taps adds them for every
+// output row that reads the input row (kQDwRows output rows per pass). acc = comp + sum x * w
+// (comp = bias - x_zp * sum w, x_zp in the uint8 domain), requantized as above with scale < 1 (no
+// clamp before the conversion).
 constexpr int kQDwRows = 8;
 struct QDwChannel {
-  const uint8_t* in = nullptr;  // padded plane
+  const uint8_t* in = nullptr;  // h x w input plane
   const int32_t* w = nullptr;   // k x ceil(k / 4) dwords: row i, taps 4c .. 4c + 3 (0 past k)
   int32_t comp = 0;
   float scale = 0.f;     // < 1
   uint8_t* y = nullptr;  // oh x ow output plane
 };
-void qdw_avx512vbmi(const QDwChannel* ch, int g, int64_t wp, int k, int stride, int32_t y_zp, bool y_signed,
-                    int64_t oh, int64_t ow);
-
-// Pads an h x w plane into dst (row stride wp >= pl + w, `total` bytes): rows [pt, pt + h) hold fill,
-// src ^ flip at columns [pl, pl + w), fill after; every other byte is fill. The top rows are written in
-// 64-byte stores, so pt * wp is rounded up to 64 bytes: total >= that + h * wp + 64.
-void qdw_pad_plane_avx512vnni(const uint8_t* src, int64_t h, int64_t w, int64_t pt, int64_t pl, int64_t wp,
-                              int64_t total, uint8_t fill, uint8_t flip, uint8_t* dst);
+struct QDwGeometry {
+  int64_t h = 0, w = 0, oh = 0, ow = 0, ph = 0, pw = 0;
+  int k = 3, stride = 1;
+  uint8_t x_zp = 0, flip = 0;  // raw input zero point byte; 0x80 for int8 input
+};
+void qdw_avx512vbmi(const QDwChannel* ch, int g, const QDwGeometry& geom, int32_t y_zp, bool y_signed);
 
 // Requantization schemes of ref/quant_math.h over n int32 values (n a multiple of 64), for
 // bench/micro/qrequant.cpp and their bit-exactness test: float32 (the one the kernels use), fixed point

@@ -43,6 +43,10 @@ inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
   return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
 }
 
+inline __mmask64 low_bytes(int64_t count) {
+  return count >= 64 ? ~__mmask64{0} : count <= 0 ? 0 : (__mmask64{1} << count) - 1;
+}
+
 inline void store16(uint8_t* y, __m128i v, int count) {
   if (count >= 16)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), v);
@@ -132,8 +136,8 @@ __attribute__((target("avx512vbmi"))) inline __m512i qdw_index(int c) {
 }
 
 template <int K, int S, int G>
-__attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, int64_t wp, int32_t y_zp, bool y_signed,
-                                               int64_t oh, int64_t ow) {
+__attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, const QDwGeometry& g, int32_t y_zp,
+                                               bool y_signed) {
   constexpr int R = kQDwRows;     // output rows per pass: every input row is permuted once for all of them
   constexpr int C = (K + 3) / 4;  // 4-tap chunks per kernel row
   constexpr __mmask16 kSecond = G == 2 ? 0xFF00 : 0;
@@ -148,17 +152,31 @@ __attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, int64_t wp,
   const __m512 scale =
       _mm512_mask_blend_ps(kSecond, _mm512_set1_ps(ch[0].scale), _mm512_set1_ps(ch[G - 1].scale));
   const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
-  for (int64_t oy = 0; oy < oh; oy += R) {
-    const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
-    for (int64_t ox = 0; ox < ow; ox += 16 / G) {
+  const __m512i fill = _mm512_set1_epi8(static_cast<char>(g.x_zp)),
+                flip = _mm512_set1_epi8(static_cast<char>(g.flip));
+  const __m512i fill_flipped = _mm512_xor_si512(fill, flip);
+  const int64_t oh = g.oh, ow = g.ow, h = g.h, w = g.w;
+  for (int64_t ox = 0; ox < ow; ox += 16 / G) {
+    // Input columns ox * S - pw + b, b < 64: the in-plane ones are loaded, the rest are the zero point.
+    const int64_t col0 = ox * S - g.pw;
+    const int64_t lo = col0 < 0 ? -col0 : 0, hi = w - col0 < 64 ? w - col0 : 64;
+    const __mmask64 m = hi > lo ? low_bytes(hi) & ~low_bytes(lo) : 0;
+    const int left = static_cast<int>(ow - ox < 16 / G ? ow - ox : 16 / G);
+    for (int64_t oy = 0; oy < oh; oy += R) {
+      const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
       __m512i acc[R];
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r] = vcomp;
-      const int64_t off = oy * S * wp + ox * S;
+      const int64_t iy0 = oy * S - g.ph;
 #pragma GCC unroll 20
       for (int ir = 0; ir < (R - 1) * S + K; ++ir) {
-        const __m512i a = _mm512_loadu_si512(ch[0].in + off + ir * wp);
-        const __m512i b = G == 2 ? _mm512_loadu_si512(ch[G - 1].in + off + ir * wp) : a;
+        const int64_t iy = iy0 + ir;
+        __m512i a = fill_flipped, b = fill_flipped;
+        if (static_cast<uint64_t>(iy) < static_cast<uint64_t>(h)) {
+          a = _mm512_xor_si512(_mm512_mask_loadu_epi8(fill, m, ch[0].in + iy * w + col0), flip);
+          if (G == 2)
+            b = _mm512_xor_si512(_mm512_mask_loadu_epi8(fill, m, ch[G - 1].in + iy * w + col0), flip);
+        }
 #pragma GCC unroll 2
         for (int c = 0; c < C; ++c) {
           const __m512i v =
@@ -170,7 +188,6 @@ __attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, int64_t wp,
           }
         }
       }
-      const int left = static_cast<int>(ow - ox < 16 / G ? ow - ox : 16 / G);
 #pragma GCC unroll 2
       for (int r0 = 0; r0 < R; r0 += 4) {
         if (r0 >= rows) break;
@@ -191,56 +208,26 @@ __attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, int64_t wp,
 
 }  // namespace
 
-void qdw_avx512vbmi(const QDwChannel* ch, int g, int64_t wp, int k, int stride, int32_t y_zp, bool y_signed,
-                    int64_t oh, int64_t ow) {
-  const int key = (k == 5) * 4 + (stride == 2) * 2 + (g == 2);
+void qdw_avx512vbmi(const QDwChannel* ch, int g, const QDwGeometry& geom, int32_t y_zp, bool y_signed) {
+  const int key = (geom.k == 5) * 4 + (geom.stride == 2) * 2 + (g == 2);
   switch (key) {
     case 0:
-      return qdw<3, 1, 1>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<3, 1, 1>(ch, geom, y_zp, y_signed);
     case 1:
-      return qdw<3, 1, 2>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<3, 1, 2>(ch, geom, y_zp, y_signed);
     case 2:
-      return qdw<3, 2, 1>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<3, 2, 1>(ch, geom, y_zp, y_signed);
     case 3:
-      return qdw<3, 2, 2>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<3, 2, 2>(ch, geom, y_zp, y_signed);
     case 4:
-      return qdw<5, 1, 1>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<5, 1, 1>(ch, geom, y_zp, y_signed);
     case 5:
-      return qdw<5, 1, 2>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<5, 1, 2>(ch, geom, y_zp, y_signed);
     case 6:
-      return qdw<5, 2, 1>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<5, 2, 1>(ch, geom, y_zp, y_signed);
     default:
-      return qdw<5, 2, 2>(ch, wp, y_zp, y_signed, oh, ow);
+      return qdw<5, 2, 2>(ch, geom, y_zp, y_signed);
   }
-}
-
-namespace {
-inline __mmask64 low_bytes(int64_t count) {
-  return count >= 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
-}
-}  // namespace
-
-void qdw_pad_plane_avx512vnni(const uint8_t* src, int64_t h, int64_t w, int64_t pt, int64_t pl, int64_t wp,
-                              int64_t total, uint8_t fill, uint8_t flip, uint8_t* dst) {
-  const __m512i f = _mm512_set1_epi8(static_cast<char>(fill)), x = _mm512_set1_epi8(static_cast<char>(flip));
-  int64_t i = 0;
-  for (; i < pt * wp; i += 64) _mm512_storeu_si512(dst + i, f);
-  for (int64_t r = 0; r < h; ++r) {  // chunks may run into the next row: it is written after this one
-    uint8_t* row = dst + (pt + r) * wp;
-    const uint8_t* in = src + r * w;
-    for (int64_t off = 0; off < wp; off += 64) {
-      const int64_t lo = pl - off > 0 ? pl - off : 0, hi = pl + w - off < 64 ? pl + w - off : 64;
-      if (hi <= lo) {
-        _mm512_storeu_si512(row + off, f);
-        continue;
-      }
-      const __mmask64 m = low_bytes(hi) & ~low_bytes(lo);
-      const __m512i v = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, in + (off - pl)), x);
-      _mm512_storeu_si512(row + off, _mm512_mask_blend_epi8(m, f, v));
-    }
-  }
-  for (i = (pt + h) * wp; i + 64 <= total; i += 64) _mm512_storeu_si512(dst + i, f);
-  if (i < total) _mm512_mask_storeu_epi8(dst + i, low_bytes(total - i), f);
 }
 
 namespace {
