@@ -121,19 +121,24 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 namespace verge {
 namespace {
 
-// Byte-permute index of chunk c (taps 4c .. 4c + 3 of a kernel row) for G channels per vector: lane l
+// Byte-permute indices of chunk c (taps 4c .. 4c + 3 of a kernel row) for G channels per vector: lane l
 // is pixel p = l % (16 / G) of channel l / (16 / G) (bit 6 selects the second load), byte j reads
 // p * S + 4c + j (taps past K read p * S and meet a zero weight).
 template <int K, int S, int G>
-__attribute__((target("avx512vbmi"))) inline __m512i qdw_index(int c) {
-  alignas(64) uint8_t idx[64];
-  for (int l = 0; l < 16; ++l)
-    for (int j = 0; j < 4; ++j) {
-      const int p = l % (16 / G), tap = 4 * c + j < K ? 4 * c + j : 0;
-      idx[4 * l + j] = static_cast<uint8_t>(p * S + tap + (l / (16 / G)) * 64);
-    }
-  return _mm512_load_si512(idx);
-}
+struct QDwIndex {
+  static constexpr int C = (K + 3) / 4;
+  alignas(64) uint8_t bytes[C][64] = {};
+  constexpr QDwIndex() {
+    for (int c = 0; c < C; ++c)
+      for (int l = 0; l < 16; ++l)
+        for (int j = 0; j < 4; ++j) {
+          const int p = l % (16 / G), tap = 4 * c + j < K ? 4 * c + j : 0;
+          bytes[c][4 * l + j] = static_cast<uint8_t>(p * S + tap + (l / (16 / G)) * 64);
+        }
+  }
+};
+template <int K, int S, int G>
+constexpr QDwIndex<K, S, G> kQDwIndex{};
 
 template <int K, int S, int G>
 __attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, const QDwGeometry& g, int32_t y_zp,
@@ -146,7 +151,7 @@ __attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, const QDwGe
     for (int c = 0; c < C; ++c)
       wv[i][c] = _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].w[i * C + c]),
                                          _mm512_set1_epi32(ch[G - 1].w[i * C + c]));
-  for (int c = 0; c < C; ++c) idx[c] = qdw_index<K, S, G>(c);
+  for (int c = 0; c < C; ++c) idx[c] = _mm512_load_si512(kQDwIndex<K, S, G>.bytes[c]);
   const __m512i vcomp =
       _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].comp), _mm512_set1_epi32(ch[G - 1].comp));
   const __m512 scale =
