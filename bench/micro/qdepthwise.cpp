@@ -3,8 +3,8 @@
 // BlockedConv depthwise (`conv_nchw16c_depthwise_avx512`, NCHW16c), one thread each. The fp32 kernel
 // gets Clip for MobileNetV2 layers (fused, as in the model) and no activation elsewhere (SiLU /
 // HardSwish are separate ops in the int8 graph). Also the requantization schemes alone
-// (ref/quant_math.h) over 64 Ki accumulators: float32 (used), fixed point, double.
-//   verge_micro --benchmark_filter='QDw|QRequant'
+// (ref/quant_math.h) over 64 Ki accumulators: float32 (used), fixed point, double; and verge.QLut.
+//   verge_micro --benchmark_filter='QDw|QRequant|QLut'
 #include <random>
 #include <string>
 #include <vector>
@@ -128,6 +128,24 @@ void BM_QRequant(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(n) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// verge.QLut on an EfficientNet-B0 activation (96 x 112 x 112 bytes): reference loop vs qlut_avx512vbmi.
+void BM_QLut(benchmark::State& state) {
+  std::mt19937 rng(3);
+  NodeRunner r("QLut", "verge");
+  r.input(random_bytes(rng, DType::kUInt8, {1, 96, 112, 112}, 0, 255));
+  r.input(random_bytes(rng, DType::kUInt8, {256}, 0, 255), true);
+  if (std::string err = r.prepare(state.range(0) ? "qlut_avx512vbmi" : "", 1); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  for (auto _ : state) {
+    r.run();
+    benchmark::ClobberMemory();
+  }
+  state.counters["GB/s"] =
+      benchmark::Counter(96.0 * 112 * 112 / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 const bool kRegistered = [] {
   if (!cpu_has(Isa::kAvx512Vnni)) return false;
   for (const QDwLayer& l : kQDwLayers) {
@@ -141,6 +159,11 @@ const bool kRegistered = [] {
       ->Arg(0)
       ->Arg(1)
       ->Arg(2)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("QLut", BM_QLut)
+      ->ArgName("vbmi")
+      ->Arg(0)
+      ->Arg(1)
       ->Unit(benchmark::kMicrosecond);
   return true;
 }();

@@ -285,4 +285,23 @@ TEST(QuantizedOps, QAddQMulAvx512) {
 }
 
 }  // namespace
+// verge.QLut with the table in registers against the reference loop: every byte value, tails, signed
+// and unsigned inputs and tables.
+TEST(QuantizedOps, QLutVbmi) {
+  std::mt19937 rng(9);
+  for (int64_t n : {1, 63, 64, 65, 256, 20000})
+    for (bool s8 : {false, true}) {
+      KernelCase kc("QLut", "verge");
+      Tensor x = s8 ? random_ints<int8_t>(rng, {n}, -128, 127) : random_ints<uint8_t>(rng, {n}, 0, 255);
+      if (n >= 256)
+        for (int64_t i = 0; i < 256; ++i) static_cast<uint8_t*>(x.raw())[i] = static_cast<uint8_t>(i);
+      kc.input(std::move(x));
+      kc.constant(s8 ? random_ints<int8_t>(rng, {256}, -128, 127) : random_ints<uint8_t>(rng, {256}, 0, 255));
+      const int ran = check_variants(kc, "qlut_avx512vbmi");
+      if (__builtin_cpu_supports("avx512vbmi")) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
 }  // namespace verge::test
