@@ -84,25 +84,52 @@ int64_t packed_b_floats(const SgemmKernel& kr, int64_t k, int64_t n) {
   return (n + kr.nr - 1) / kr.nr * k * kr.nr;
 }
 
-void pack_b(const SgemmKernel& kr, bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
-            int64_t k_total, int64_t row0) {
-  const int64_t nr = kr.nr, panels = (n + nr - 1) / nr;
+namespace {
+
+template <int NR>
+void pack_panels(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst, int64_t k_total,
+                 int64_t row0) {
+  constexpr int64_t kBlock = 16;  // transposed: 16 destination rows stay in L1 while NR columns are read
+  const int64_t panels = (n + NR - 1) / NR;
   for (int64_t p = 0; p < panels; ++p) {
-    float* out = dst + (p * k_total + row0) * nr;
-    const int64_t col0 = p * nr, cols = std::min(nr, n - col0);
+    float* out = dst + (p * k_total + row0) * NR;
+    const int64_t col0 = p * NR, cols = std::min<int64_t>(NR, n - col0);
     if (!trans) {
-      for (int64_t kk = 0; kk < k; ++kk, out += nr) {
-        std::memcpy(out, b + kk * ldb + col0, static_cast<size_t>(cols) * sizeof(float));
-        std::fill(out + cols, out + nr, 0.f);
+      const float* src = b + col0;
+      if (cols == NR) {
+        for (int64_t kk = 0; kk < k; ++kk) std::memcpy(out + kk * NR, src + kk * ldb, NR * sizeof(float));
+      } else {
+        for (int64_t kk = 0; kk < k; ++kk) {
+          float tmp[NR] = {};
+          for (int64_t j = 0; j < cols; ++j) tmp[j] = src[kk * ldb + j];
+          std::memcpy(out + kk * NR, tmp, NR * sizeof(float));
+        }
       }
     } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const float* src = b + (col0 + j) * ldb;
-        for (int64_t kk = 0; kk < k; ++kk) out[kk * nr + j] = src[kk];
+      for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+        const int64_t k1 = std::min(k, k0 + kBlock);
+        for (int64_t j = 0; j < cols; ++j) {
+          const float* src = b + (col0 + j) * ldb;
+          for (int64_t kk = k0; kk < k1; ++kk) out[kk * NR + j] = src[kk];
+        }
+        for (int64_t j = cols; j < NR; ++j)
+          for (int64_t kk = k0; kk < k1; ++kk) out[kk * NR + j] = 0.f;
       }
-      for (int64_t j = cols; j < nr; ++j)
-        for (int64_t kk = 0; kk < k; ++kk) out[kk * nr + j] = 0.f;
     }
+  }
+}
+
+}  // namespace
+
+void pack_b(const SgemmKernel& kr, bool trans, int64_t k, int64_t n, const float* b, int64_t ldb, float* dst,
+            int64_t k_total, int64_t row0) {
+  switch (kr.nr) {
+    case 32:
+      return pack_panels<32>(trans, k, n, b, ldb, dst, k_total, row0);
+    case 16:
+      return pack_panels<16>(trans, k, n, b, ldb, dst, k_total, row0);
+    default:
+      std::abort();  // every SgemmKernel above has NR 16 or 32
   }
 }
 

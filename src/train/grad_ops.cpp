@@ -7,6 +7,8 @@
 #include <limits>
 #include <mutex>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
@@ -79,15 +81,31 @@ void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f)
 
 // ---- elementwise ----
 
+// Elementwise loops on restrict pointers, so the compiler vectorizes them.
+template <class T>
+void relu_rows(const T* __restrict x, T* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+template <class T>
+void relu_grad_rows(const T* __restrict x, const T* __restrict dy, T* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T g = dy[i], v = x[i];  // loaded unconditionally, or GCC keeps a branch
+    dx[i] = dx[i] + (v > T(0) ? g : T(0));
+  }
+}
+template <class T>
+void add_rows(const T* __restrict a, T* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a[i];
+}
+
 template <class T>
 Status relu_forward(OpCtx<T>& c) {
   if (!c.in[0]) return Status::unsupported("input is not float");
   const Buf<T>& x = *c.in[0];
-  c.out[0]->resize(x.shape);
+  c.out[0]->resize_for_overwrite(x.shape);
   T* y = c.out[0]->data();
-  parallel_for(c.pool, x.numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) y[i] = x.v[i] > T(0) ? x.v[i] : T(0);
-  });
+  parallel_for(c.pool, x.numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { relu_rows(x.data() + i0, y + i0, i1 - i0); });
   return Status::ok();
 }
 template <class T>
@@ -95,9 +113,8 @@ void relu_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
   const T *x = c.in[0]->data(), *dy = c.dout[0]->data();
   T* dx = c.din[0]->data();
-  parallel_for(c.pool, c.in[0]->numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) dx[i] += x[i] > T(0) ? dy[i] : T(0);
-  });
+  parallel_for(c.pool, c.in[0]->numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { relu_grad_rows(x + i0, dy + i0, dx + i0, i1 - i0); });
 }
 
 template <class T, bool kMul>
@@ -192,9 +209,8 @@ void reshape_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
   const T* dy = c.dout[0]->data();
   T* dx = c.din[0]->data();
-  parallel_for(c.pool, c.din[0]->numel(), kElementGrain, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) dx[i] += dy[i];
-  });
+  parallel_for(c.pool, c.din[0]->numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { add_rows(dy + i0, dx + i0, i1 - i0); });
 }
 
 // ---- softmax family: [outer, axis, inner] view ----
@@ -356,7 +372,10 @@ Result<Conv2d> conv_shape(const OpCtx<T>& c) {
 template <class T>
 Status conv_forward(OpCtx<T>& c) {
   VERGE_ASSIGN_OR_RETURN(Conv2d g, conv_shape(c));
-  c.out[0]->resize({g.n, g.m, g.oh, g.ow});
+  if constexpr (std::is_same_v<T, float>)
+    c.out[0]->resize_for_overwrite({g.n, g.m, g.oh, g.ow});
+  else
+    c.out[0]->resize({g.n, g.m, g.oh, g.ow});
   const T* x = c.in[0]->data();
   const T* w = c.in[1]->data();
   const T* bias = c.in.size() > 2 && c.in[2] ? c.in[2]->data() : nullptr;
@@ -439,30 +458,79 @@ Status maxpool_forward(OpCtx<T>& c) {
   VERGE_ASSIGN_OR_RETURN(ConvGeometry geo,
                          conv_geometry(c.node, in_sp, {}, c.node.get_int("ceil_mode", 0) != 0));
   const int64_t planes = s[0] * s[1], h = s[2], w = s[3], oh = geo.out[0], ow = geo.out[1];
-  c.out[0]->resize({s[0], s[1], oh, ow});
-  c.saved.assign(static_cast<size_t>(planes * oh * ow), -1);
+  c.out[0]->resize_for_overwrite({s[0], s[1], oh, ow});
+  c.saved.resize(static_cast<size_t>(planes * oh * ow));  // every element is written below
   const T* x = c.in[0]->data();
   T* y = c.out[0]->data();
+  int64_t* saved = c.saved.data();
+  // Kernel taps [lo, hi) inside the input, per output row and per output column.
+  auto taps = [](int64_t out, int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+    std::vector<std::pair<int64_t, int64_t>> r(static_cast<size_t>(out));
+    for (int64_t o = 0; o < out; ++o) {
+      int64_t lo = 0, hi = k;
+      while (lo < k && o * stride - pad + lo * dil < 0) ++lo;
+      while (hi > lo && o * stride - pad + (hi - 1) * dil >= in) --hi;
+      r[static_cast<size_t>(o)] = {lo, hi};
+    }
+    return r;
+  };
+  const auto rows = taps(oh, h, geo.kernel[0], geo.strides[0], geo.pads_begin[0], geo.dilations[0]);
+  const auto cols = taps(ow, w, geo.kernel[1], geo.strides[1], geo.pads_begin[1], geo.dilations[1]);
+  const int64_t sh = geo.strides[0], sw = geo.strides[1], ph = geo.pads_begin[0], pw = geo.pads_begin[1];
+  const int64_t dh = geo.dilations[0], dw = geo.dilations[1];
+  bool k2x2 = geo.kernel[0] == 2 && geo.kernel[1] == 2 && dh == 1 && dw == 1;
+  for (const auto& [lo, hi] : rows) k2x2 = k2x2 && lo == 0 && hi == 2;
+  for (const auto& [lo, hi] : cols) k2x2 = k2x2 && lo == 0 && hi == 2;
   parallel_for(c.pool, planes, 4, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p)
-      for (int64_t oy = 0; oy < oh; ++oy)
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t arg = -1;
-          for (int64_t ki = 0; ki < geo.kernel[0]; ++ki) {
-            const int64_t iy = oy * geo.strides[0] - geo.pads_begin[0] + ki * geo.dilations[0];
-            if (iy < 0 || iy >= h) continue;
-            for (int64_t kj = 0; kj < geo.kernel[1]; ++kj) {
-              const int64_t ix = ox * geo.strides[1] - geo.pads_begin[1] + kj * geo.dilations[1];
-              if (ix < 0 || ix >= w) continue;
-              const int64_t at = (p * h + iy) * w + ix;
-              if (arg < 0 || x[at] > best) best = x[at], arg = at;
+    const T* xs = x;  // locals: stores through y and saved cannot change them
+    T* ys = y;
+    int64_t* ss = saved;
+    if (k2x2) {  // every window is 2x2 inside the image: four taps in scan order, branch-free
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          const int64_t r0 = (p * h + oy * sh - ph) * w - pw;
+          T* yo = ys + (p * oh + oy) * ow;
+          int64_t* so = ss + (p * oh + oy) * ow;
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            int64_t arg = r0 + ox * sw;
+            T best = xs[arg];
+            for (const int64_t at : {arg + 1, arg + w, arg + w + 1}) {
+              const T v = xs[at];
+              const bool greater = v > best;
+              best = greater ? v : best;
+              arg = greater ? at : arg;
             }
+            yo[ox] = best;
+            so[ox] = arg;
+          }
+        }
+      return;
+    }
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const auto [ki0, ki1] = rows[static_cast<size_t>(oy)];
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const auto [kj0, kj1] = cols[static_cast<size_t>(ox)];
+          const int64_t base = (p * h + oy * sh - ph) * w + ox * sw - pw;
+          T best = T(0);
+          int64_t arg = -1;
+          if (ki0 < ki1 && kj0 < kj1) {  // first tap, then strictly greater ones (branch-free selects)
+            arg = base + ki0 * dh * w + kj0 * dw;
+            best = xs[arg];
+            for (int64_t ki = ki0; ki < ki1; ++ki)
+              for (int64_t kj = kj0; kj < kj1; ++kj) {
+                const int64_t at = base + ki * dh * w + kj * dw;
+                const T v = xs[at];
+                const bool greater = v > best;
+                best = greater ? v : best;
+                arg = greater ? at : arg;
+              }
           }
           const int64_t o = (p * oh + oy) * ow + ox;
-          y[o] = arg < 0 ? T(0) : best;
-          c.saved[static_cast<size_t>(o)] = arg;
+          ys[o] = best;  // 0 when the window is all padding
+          ss[o] = arg;
         }
+      }
   });
   return Status::ok();
 }
@@ -473,9 +541,13 @@ void maxpool_backward(OpCtx<T>& c) {
   T* dx = c.din[0]->data();
   const Shape& s = c.out[0]->shape;  // a plane's maxima all lie in the same input plane
   const int64_t per_plane = s[2] * s[3];
+  const int64_t* saved = c.saved.data();
   parallel_for(c.pool, s[0] * s[1], 4, [&](int64_t p0, int64_t p1) {
+    const int64_t* at = saved;
+    const T* g = dy;
+    T* d = dx;
     for (int64_t o = p0 * per_plane; o < p1 * per_plane; ++o)
-      if (c.saved[static_cast<size_t>(o)] >= 0) dx[c.saved[static_cast<size_t>(o)]] += dy[o];
+      if (at[o] >= 0) d[at[o]] += g[o];
   });
 }
 
