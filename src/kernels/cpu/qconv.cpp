@@ -383,7 +383,7 @@ class QDepthwiseVnni final : public Kernel {
 
 }  // namespace
 
-// Constant symmetric int8 weights, constant quantization parameters with finite positive multipliers,
+// Constant symmetric int8 weights, constant quantization parameters with finite positive float32 scales,
 // 2-D convolution.
 bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
   if (c.node().op != OpId::QLinearConv || c.shape(0).size() != 4) return false;
@@ -396,10 +396,10 @@ bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
   const Tensor& wzp = *c.constant(5);
   for (int64_t i = 0; i < wzp.numel(); ++i)
     if (wzp.get_as_int64(i) != 0) return false;
-  const double xs = c.constant(1)->data<float>()[0], ys = c.constant(6)->data<float>()[0];
+  const float xs = c.constant(1)->data<float>()[0], ys = c.constant(6)->data<float>()[0];
   const Tensor& wsc = *c.constant(4);
-  for (int64_t i = 0; i < wsc.numel(); ++i) {
-    const double m = xs * static_cast<double>(wsc.data<float>()[i]) / ys;
+  for (int64_t i = 0; i < wsc.numel(); ++i) {  // a NaN / infinite scale would meet 0 * inf in the vector min
+    const float m = ref::quant::requant_scale_f32(xs, wsc.data<float>()[i], ys);
     if (!std::isfinite(m) || !(m > 0)) return false;
   }
   return true;
