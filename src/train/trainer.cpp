@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "core/thread_pool.h"
+#include "train/inference_form.h"
 #include "train/losses.h"
 #include "train/network.h"
 
@@ -237,6 +238,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
                      n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), lr});
   }
   VERGE_RETURN_IF_ERROR(net->store_params(model));
+  to_inference_form(model);
   return stats;
 }
 
