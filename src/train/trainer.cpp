@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <numeric>
 
 #include "core/thread_pool.h"
@@ -195,8 +196,10 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
   std::vector<Buf<float>> output_grads(net->num_outputs());  // only output 0 gets a gradient
   for (size_t i = 0; i < net->num_params(); ++i)
     params.push_back(&net->param(i)), grads.push_back(&net->param_grad(i));
+  int64_t step = 0;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     const float lr = scheduled_lr(options.schedule, base_lr, epoch, options.epochs);
     optimizer->set_lr(lr);
     const std::vector<int64_t> order = shuffled_order(n, options.seed, epoch);
@@ -206,6 +209,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       const int64_t b1 = std::min(n, b0 + options.batch_size);
       gather(*net, data, order, b0, b1, x, labels, targets);
       augment_batch(aug, x, options.seed, epoch, b0);
+      if (options.hooks.before_step) VERGE_RETURN_IF_ERROR(options.hooks.before_step(step, *net, *optimizer));
       VERGE_RETURN_IF_ERROR(net->forward(std::span<const Buf<float>>(&x, 1)));
       double loss = 0;
       if (options.loss == "ce") {
@@ -230,12 +234,15 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       VERGE_RETURN_IF_ERROR(net->backward(output_grads));
       dout = std::move(output_grads[0]);
       optimizer->step(params, grads);
+      if (options.hooks.after_step) VERGE_RETURN_IF_ERROR(options.hooks.after_step(step, *net, *optimizer));
+      ++step;
       if (on_step)
         on_step(epoch, b1, loss_sum / static_cast<double>(b1),
                 static_cast<double>(correct) / static_cast<double>(b1));
     }
     stats.push_back({loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n),
-                     n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), lr});
+                     n, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                     static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC, lr});
   }
   VERGE_RETURN_IF_ERROR(net->store_params(model));
   to_inference_form(model);

@@ -17,6 +17,17 @@
 
 namespace verge::train {
 
+template <class T>
+class Network;
+
+// Optional hooks around every optimizer step (used by pruning, prune.h). `step` counts optimizer steps
+// over the whole run, from 0 for the first batch of the first epoch. before_step runs before that step's
+// forward pass, after_step after its parameter update; both may change the parameters and the
+// optimizer's state. An error stops training and is returned by train_classifier.
+struct StepHooks {
+  std::function<Status(int64_t step, Network<float>&net, Optimizer&optimizer)> before_step, after_step;
+};
+
 // Permutation of [0, n) for `epoch` under `seed`.
 std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch);
 
@@ -44,14 +55,16 @@ struct TrainOptions {
   std::string loss = "ce";
   LrSchedule schedule;  // applied at the start of every epoch (torch.optim.lr_scheduler stepped per epoch)
   Augment augment;
+  StepHooks hooks;
 };
 
 struct EpochStats {
   double loss = 0;      // mean training loss over the epoch's samples (as seen during the epoch)
   double accuracy = 0;  // training top-1 over the epoch (argmax of the logits before each step)
   int64_t samples = 0;
-  double seconds = 0;  // wall time
-  double lr = 0;       // learning rate of this epoch (after the schedule)
+  double seconds = 0;      // wall time
+  double cpu_seconds = 0;  // CPU time (user + system) of the whole process, all threads, during the epoch
+  double lr = 0;           // learning rate of this epoch (after the schedule)
 };
 
 // Called after every step: epoch (0-based), samples done in this epoch, running mean loss and accuracy.

@@ -55,7 +55,7 @@ Action add_train(CLI::App& app) {
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
   c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
-  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
+  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy, wall and CPU seconds as JSON");
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());
@@ -92,6 +92,7 @@ Action add_train(CLI::App& app) {
       epochs.push_back({{"loss", s.loss},
                         {"accuracy", s.accuracy},
                         {"seconds", s.seconds},
+                        {"cpu_seconds", s.cpu_seconds},
                         {"samples", s.samples},
                         {"lr", s.lr}});
     }
