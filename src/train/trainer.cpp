@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "core/thread_pool.h"
+#include "train/inference_form.h"
 #include "train/losses.h"
 #include "train/network.h"
 
@@ -244,6 +245,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
                      static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC, lr});
   }
   VERGE_RETURN_IF_ERROR(net->store_params(model));
+  to_inference_form(model);
   return stats;
 }
 

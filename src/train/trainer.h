@@ -70,7 +70,8 @@ struct EpochStats {
 // Called after every step: epoch (0-based), samples done in this epoch, running mean loss and accuracy.
 using StepCallback = std::function<void(int64_t epoch, int64_t done, double loss, double accuracy)>;
 
-// Trains `model`'s parameters (see network.h) in place and returns per-epoch statistics. The model must
+// Trains `model`'s parameters (see network.h) in place and returns per-epoch statistics; the model is left
+// in its inference form (inference_form.h: running statistics, no dropping). The model must
 // have one float input fed [B, ...] from data.images [N, ...] (IDX images [N, 1, H, W] feed a rank-3
 // input as [B, H, W]) and, for cross-entropy, a logits output [B, classes]. Accuracy counts argmax ==
 // label when the data has labels (0 otherwise). Errors: InvalidArgument for bad options or

@@ -18,6 +18,7 @@
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "op_test.h"
+#include "train/inference_form.h"
 #include "train/network.h"
 #include "train/optimizer.h"
 #include "train/trainer.h"
@@ -216,6 +217,42 @@ TEST(TrainGradNn, BatchNormRunningStatistics) {
   ASSERT_TRUE(out.is_ok());
   for (int64_t i = 0; i < x.numel(); ++i)
     EXPECT_NEAR((*out)[0].data<float>()[i], net->output(0).v[static_cast<size_t>(i)], 1e-4);
+}
+
+// A model exported for training at opset 15 (BatchNormalization training_mode=1 with its running-stat
+// outputs, Dropout with training_mode=true): after training, the saved model's BatchNormalization uses
+// the running statistics and Dropout passes through, in the inference runtime too.
+TEST(TrainGradNn, TrainingModeModelIsSavedInInferenceForm) {
+  GraphBuilder b(15);
+  const std::string x = b.input("x", {-1, 3, 4, 4});
+  const std::string bn =
+      b.node("BatchNormalization",
+             {x, b.constant("g", rnd({3}, 270, 0.5f, 1.5f)), b.constant("b", rnd({3}, 271)),
+              b.constant("m", zeros({3})), b.constant("v", rnd({3}, 272, 1.f, 1.f))},
+             {{"training_mode", int64_t{1}}}, 3);
+  Tensor on = Tensor::allocate(DType::kBool, {}).value();
+  on.data<bool>()[0] = true;
+  const std::string y = b.node(
+      "Dropout", {bn, b.constant("ratio", Tensor::from_vector<float>({}, {0.5f})), b.constant("on", on)});
+  b.output(y, {-1, 3, 4, 4});
+  auto model = onnx_io::load_model_from_bytes(b.bytes(), "bn15", "");
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  auto net = Network<float>::create(*model, {}).value();
+  Tensor xt = rnd({5, 3, 4, 4}, 273, -1.f, 3.f);
+  Buf<float> xb;
+  xb.shape = xt.shape();
+  xb.v.assign(xt.data<float>(), xt.data<float>() + xt.numel());
+  ASSERT_TRUE(net->forward(std::span<const Buf<float>>(&xb, 1)).is_ok());  // training: stats move
+  ASSERT_TRUE(net->store_params(*model).is_ok());
+  EXPECT_EQ(train::to_inference_form(*model).size(), 2u);
+  net->set_training(false);
+  ASSERT_TRUE(net->forward(std::span<const Buf<float>>(&xb, 1)).is_ok());
+  auto session = Session::load_from_memory(onnx_io::save_model_to_bytes(*model).value(), {.threads = 1});
+  ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+  auto out = (*session)->run({xt});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  for (int64_t i = 0; i < xt.numel(); ++i)
+    EXPECT_NEAR((*out)[0].data<float>()[i], net->output(0).v[static_cast<size_t>(i)], 1e-4) << i;
 }
 
 // ---- Dropout ----
