@@ -25,6 +25,12 @@ struct Buf {
     v.assign(static_cast<size_t>(shape_numel(s)), T(0));
     shape = std::move(s);
   }
+  // Like resize, but the contents are unspecified: for outputs the caller overwrites completely (saves
+  // zeroing a buffer that keeps its size from step to step).
+  void resize_for_overwrite(Shape s) {
+    v.resize(static_cast<size_t>(shape_numel(s)));
+    shape = std::move(s);
+  }
   int64_t numel() const { return static_cast<int64_t>(v.size()); }
   T* data() { return v.data(); }
   const T* data() const { return v.data(); }

@@ -6,9 +6,15 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
+#include "train/conv2d.h"
+#include "train/gemm_train.h"
+#include "train/grad_ops_nn.h"
 
 namespace verge::train {
 namespace {
@@ -22,6 +28,9 @@ Status need_rank(const OpCtx<T>& c, size_t i, int rank) {
         fmt::format("input {} has rank {}; training supports rank {} only", i, c.in[i]->shape.size(), rank));
   return Status::ok();
 }
+
+// Elementwise loops split over the pool in ranges of at least this many elements.
+constexpr int64_t kElementGrain = 16384;
 
 // Multidirectional (numpy) broadcasting: output shape and per-input element strides (0 on broadcast dims).
 Result<Shape> broadcast_shape(const Shape& a, const Shape& b) {
@@ -72,20 +81,40 @@ void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f)
 
 // ---- elementwise ----
 
+// Elementwise loops on restrict pointers, so the compiler vectorizes them.
+template <class T>
+void relu_rows(const T* __restrict x, T* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+template <class T>
+void relu_grad_rows(const T* __restrict x, const T* __restrict dy, T* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T g = dy[i], v = x[i];  // loaded unconditionally, or GCC keeps a branch
+    dx[i] = dx[i] + (v > T(0) ? g : T(0));
+  }
+}
+template <class T>
+void add_rows(const T* __restrict a, T* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a[i];
+}
+
 template <class T>
 Status relu_forward(OpCtx<T>& c) {
   if (!c.in[0]) return Status::unsupported("input is not float");
   const Buf<T>& x = *c.in[0];
-  c.out[0]->resize(x.shape);
-  for (int64_t i = 0; i < x.numel(); ++i) c.out[0]->v[i] = x.v[i] > T(0) ? x.v[i] : T(0);
+  c.out[0]->resize_for_overwrite(x.shape);
+  T* y = c.out[0]->data();
+  parallel_for(c.pool, x.numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { relu_rows(x.data() + i0, y + i0, i1 - i0); });
   return Status::ok();
 }
 template <class T>
 void relu_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
-  const Buf<T>& x = *c.in[0];
-  for (int64_t i = 0; i < x.numel(); ++i)
-    if (x.v[i] > T(0)) c.din[0]->v[i] += c.dout[0]->v[i];
+  const T *x = c.in[0]->data(), *dy = c.dout[0]->data();
+  T* dx = c.din[0]->data();
+  parallel_for(c.pool, c.in[0]->numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { relu_grad_rows(x + i0, dy + i0, dx + i0, i1 - i0); });
 }
 
 template <class T, bool kMul>
@@ -178,7 +207,10 @@ Status reshape_forward(OpCtx<T>& c) {
 template <class T>
 void reshape_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
-  for (int64_t i = 0; i < c.din[0]->numel(); ++i) c.din[0]->v[i] += c.dout[0]->v[i];
+  const T* dy = c.dout[0]->data();
+  T* dx = c.din[0]->data();
+  parallel_for(c.pool, c.din[0]->numel(), kElementGrain,
+               [&](int64_t i0, int64_t i1) { add_rows(dy + i0, dx + i0, i1 - i0); });
 }
 
 // ---- softmax family: [outer, axis, inner] view ----
@@ -317,14 +349,6 @@ void gemm_backward(OpCtx<T>& c) {
 
 // ---- Conv (2-D, groups, stride, pad, dilation) as im2col + GEMM per image and group ----
 
-struct Conv2d {
-  int64_t n, c, h, w, m, groups, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl;
-  int64_t cg() const { return c / groups; }
-  int64_t mg() const { return m / groups; }
-  int64_t kdim() const { return cg() * kh * kw; }
-  int64_t p() const { return oh * ow; }
-};
-
 template <class T>
 Result<Conv2d> conv_shape(const OpCtx<T>& c) {
   VERGE_RETURN_IF_ERROR(need_rank(c, 0, 4));
@@ -345,42 +369,26 @@ Result<Conv2d> conv_shape(const OpCtx<T>& c) {
   return g;
 }
 
-// col[(ci*kh + ki)*kw + kj][oy*ow + ox] = x[ci][oy*sh - pt + ki*dh][ox*sw - pl + kj*dw] (0 outside); with
-// kAdd the transpose: x += col scattered back (col2im).
-template <class T, bool kAdd>
-void im2col(const Conv2d& g, T* x, T* col) {
-  for (int64_t ci = 0; ci < g.cg(); ++ci)
-    for (int64_t ki = 0; ki < g.kh; ++ki)
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        T* row = col + ((ci * g.kh + ki) * g.kw + kj) * g.p();
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t iy = oy * g.sh - g.pt + ki * g.dh;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t ix = ox * g.sw - g.pl + kj * g.dw;
-            const bool inside = iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-            if constexpr (kAdd) {
-              if (inside) x[(ci * g.h + iy) * g.w + ix] += row[oy * g.ow + ox];
-            } else {
-              row[oy * g.ow + ox] = inside ? x[(ci * g.h + iy) * g.w + ix] : T(0);
-            }
-          }
-        }
-      }
-}
-
 template <class T>
 Status conv_forward(OpCtx<T>& c) {
   VERGE_ASSIGN_OR_RETURN(Conv2d g, conv_shape(c));
-  c.out[0]->resize({g.n, g.m, g.oh, g.ow});
+  if constexpr (std::is_same_v<T, float>)
+    c.out[0]->resize_for_overwrite({g.n, g.m, g.oh, g.ow});
+  else
+    c.out[0]->resize({g.n, g.m, g.oh, g.ow});
   const T* x = c.in[0]->data();
   const T* w = c.in[1]->data();
   const T* bias = c.in.size() > 2 && c.in[2] ? c.in[2]->data() : nullptr;
   T* y = c.out[0]->data();
+  if constexpr (std::is_same_v<T, float>) {
+    conv2d_forward_f32(g, x, w, bias, y, c.pool);
+    return Status::ok();
+  }
   parallel_for(c.pool, g.n, 1, [&](int64_t n0, int64_t n1) {
     std::vector<T> col(static_cast<size_t>(g.kdim() * g.p()));
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t gi = 0; gi < g.groups; ++gi) {
-        im2col<T, false>(g, const_cast<T*>(x) + (n * g.c + gi * g.cg()) * g.h * g.w, col.data());
+        im2col<T, false>(g, const_cast<T*>(x) + (n * g.c + gi * g.cg()) * g.h * g.w, col.data(), g.p());
         T* yg = y + (n * g.m + gi * g.mg()) * g.p();
         if (bias)
           for (int64_t o = 0; o < g.mg(); ++o) std::fill_n(yg + o * g.p(), g.p(), bias[gi * g.mg() + o]);
@@ -400,6 +408,10 @@ void conv_backward(OpCtx<T>& c) {
   T* dx = c.din[0] ? c.din[0]->data() : nullptr;
   T* dw = c.din[1] ? c.din[1]->data() : nullptr;
   T* db = c.din.size() > 2 && c.din[2] ? c.din[2]->data() : nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    conv2d_backward_f32(g, x, w, dy, dx, dw, db, c.pool);
+    return;
+  }
   std::mutex mu;
   parallel_for(c.pool, g.n, 1, [&](int64_t n0, int64_t n1) {
     std::vector<T> col(static_cast<size_t>(g.kdim() * g.p())), dw_local(dw ? c.in[1]->v.size() : 0);
@@ -408,7 +420,7 @@ void conv_backward(OpCtx<T>& c) {
         const T* dyg = dy + (n * g.m + gi * g.mg()) * g.p();
         const size_t xoff = static_cast<size_t>((n * g.c + gi * g.cg()) * g.h * g.w);
         if (dw) {
-          im2col<T, false>(g, const_cast<T*>(x) + xoff, col.data());
+          im2col<T, false>(g, const_cast<T*>(x) + xoff, col.data(), g.p());
           matmul_acc<T>(false, true, g.mg(), g.kdim(), g.p(), dyg, col.data(),
                         dw_local.data() + gi * g.mg() * g.kdim(), nullptr);
         }
@@ -416,7 +428,7 @@ void conv_backward(OpCtx<T>& c) {
           std::fill(col.begin(), col.end(), T(0));
           matmul_acc<T>(true, false, g.kdim(), g.p(), g.mg(), w + gi * g.mg() * g.kdim(), dyg, col.data(),
                         nullptr);
-          im2col<T, true>(g, dx + xoff, col.data());
+          im2col<T, true>(g, dx + xoff, col.data(), g.p());
         }
       }
     if (dw) {
@@ -446,30 +458,79 @@ Status maxpool_forward(OpCtx<T>& c) {
   VERGE_ASSIGN_OR_RETURN(ConvGeometry geo,
                          conv_geometry(c.node, in_sp, {}, c.node.get_int("ceil_mode", 0) != 0));
   const int64_t planes = s[0] * s[1], h = s[2], w = s[3], oh = geo.out[0], ow = geo.out[1];
-  c.out[0]->resize({s[0], s[1], oh, ow});
-  c.saved.assign(static_cast<size_t>(planes * oh * ow), -1);
+  c.out[0]->resize_for_overwrite({s[0], s[1], oh, ow});
+  c.saved.resize(static_cast<size_t>(planes * oh * ow));  // every element is written below
   const T* x = c.in[0]->data();
   T* y = c.out[0]->data();
+  int64_t* saved = c.saved.data();
+  // Kernel taps [lo, hi) inside the input, per output row and per output column.
+  auto taps = [](int64_t out, int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+    std::vector<std::pair<int64_t, int64_t>> r(static_cast<size_t>(out));
+    for (int64_t o = 0; o < out; ++o) {
+      int64_t lo = 0, hi = k;
+      while (lo < k && o * stride - pad + lo * dil < 0) ++lo;
+      while (hi > lo && o * stride - pad + (hi - 1) * dil >= in) --hi;
+      r[static_cast<size_t>(o)] = {lo, hi};
+    }
+    return r;
+  };
+  const auto rows = taps(oh, h, geo.kernel[0], geo.strides[0], geo.pads_begin[0], geo.dilations[0]);
+  const auto cols = taps(ow, w, geo.kernel[1], geo.strides[1], geo.pads_begin[1], geo.dilations[1]);
+  const int64_t sh = geo.strides[0], sw = geo.strides[1], ph = geo.pads_begin[0], pw = geo.pads_begin[1];
+  const int64_t dh = geo.dilations[0], dw = geo.dilations[1];
+  bool k2x2 = geo.kernel[0] == 2 && geo.kernel[1] == 2 && dh == 1 && dw == 1;
+  for (const auto& [lo, hi] : rows) k2x2 = k2x2 && lo == 0 && hi == 2;
+  for (const auto& [lo, hi] : cols) k2x2 = k2x2 && lo == 0 && hi == 2;
   parallel_for(c.pool, planes, 4, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p)
-      for (int64_t oy = 0; oy < oh; ++oy)
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t arg = -1;
-          for (int64_t ki = 0; ki < geo.kernel[0]; ++ki) {
-            const int64_t iy = oy * geo.strides[0] - geo.pads_begin[0] + ki * geo.dilations[0];
-            if (iy < 0 || iy >= h) continue;
-            for (int64_t kj = 0; kj < geo.kernel[1]; ++kj) {
-              const int64_t ix = ox * geo.strides[1] - geo.pads_begin[1] + kj * geo.dilations[1];
-              if (ix < 0 || ix >= w) continue;
-              const int64_t at = (p * h + iy) * w + ix;
-              if (arg < 0 || x[at] > best) best = x[at], arg = at;
+    const T* xs = x;  // locals: stores through y and saved cannot change them
+    T* ys = y;
+    int64_t* ss = saved;
+    if (k2x2) {  // every window is 2x2 inside the image: four taps in scan order, branch-free
+      for (int64_t p = p0; p < p1; ++p)
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          const int64_t r0 = (p * h + oy * sh - ph) * w - pw;
+          T* yo = ys + (p * oh + oy) * ow;
+          int64_t* so = ss + (p * oh + oy) * ow;
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            int64_t arg = r0 + ox * sw;
+            T best = xs[arg];
+            for (const int64_t at : {arg + 1, arg + w, arg + w + 1}) {
+              const T v = xs[at];
+              const bool greater = v > best;
+              best = greater ? v : best;
+              arg = greater ? at : arg;
             }
+            yo[ox] = best;
+            so[ox] = arg;
+          }
+        }
+      return;
+    }
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const auto [ki0, ki1] = rows[static_cast<size_t>(oy)];
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const auto [kj0, kj1] = cols[static_cast<size_t>(ox)];
+          const int64_t base = (p * h + oy * sh - ph) * w + ox * sw - pw;
+          T best = T(0);
+          int64_t arg = -1;
+          if (ki0 < ki1 && kj0 < kj1) {  // first tap, then strictly greater ones (branch-free selects)
+            arg = base + ki0 * dh * w + kj0 * dw;
+            best = xs[arg];
+            for (int64_t ki = ki0; ki < ki1; ++ki)
+              for (int64_t kj = kj0; kj < kj1; ++kj) {
+                const int64_t at = base + ki * dh * w + kj * dw;
+                const T v = xs[at];
+                const bool greater = v > best;
+                best = greater ? v : best;
+                arg = greater ? at : arg;
+              }
           }
           const int64_t o = (p * oh + oy) * ow + ox;
-          y[o] = arg < 0 ? T(0) : best;
-          c.saved[static_cast<size_t>(o)] = arg;
+          ys[o] = best;  // 0 when the window is all padding
+          ss[o] = arg;
         }
+      }
   });
   return Status::ok();
 }
@@ -478,8 +539,16 @@ void maxpool_backward(OpCtx<T>& c) {
   if (!c.din[0]) return;
   const T* dy = c.dout[0]->data();
   T* dx = c.din[0]->data();
-  for (size_t o = 0; o < c.saved.size(); ++o)
-    if (c.saved[o] >= 0) dx[c.saved[o]] += dy[o];
+  const Shape& s = c.out[0]->shape;  // a plane's maxima all lie in the same input plane
+  const int64_t per_plane = s[2] * s[3];
+  const int64_t* saved = c.saved.data();
+  parallel_for(c.pool, s[0] * s[1], 4, [&](int64_t p0, int64_t p1) {
+    const int64_t* at = saved;
+    const T* g = dy;
+    T* d = dx;
+    for (int64_t o = p0 * per_plane; o < p1 * per_plane; ++o)
+      if (at[o] >= 0) d[at[o]] += g[o];
+  });
 }
 
 template <class T>
@@ -500,6 +569,10 @@ struct Table {
 template <class T>
 void matmul_acc(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
                 ThreadPool* pool) {
+  if constexpr (std::is_same_v<T, float>) {
+    sgemm(pool, trans_a, trans_b, m, n, k, 1.f, a, trans_a ? m : k, b, trans_b ? k : n, c, n, true);
+    return;
+  }
   std::vector<T> bt;
   if (trans_b) {  // make B [K, N] so the inner loop runs over contiguous columns
     bt.resize(static_cast<size_t>(k * n));

@@ -76,21 +76,22 @@ class Adam final : public Optimizer {
     const float lr = options_.lr, b1 = options_.beta1, b2 = options_.beta2, wd = options_.weight_decay;
     const double c1 = 1.0 - std::pow(static_cast<double>(b1), static_cast<double>(steps_));
     const double c2 = 1.0 - std::pow(static_cast<double>(b2), static_cast<double>(steps_));
+    // torch.optim.Adam's float formulation: w -= (lr / c1) * m / (sqrt(s) / sqrt(c2) + eps) (vectorizes).
+    const auto step_size = static_cast<float>(lr / c1), inv_sqrt_c2 = static_cast<float>(1.0 / std::sqrt(c2));
+    const float eps = options_.eps;
     for (size_t p = 0; p < params.size(); ++p) {
       std::vector<float>& w = params[p]->v;
       const std::vector<float>& g = grads[p]->v;
       std::vector<float>&m = state1_[p], &s = state2_[p];
       if (m.empty()) m.resize(w.size()), s.resize(w.size());
+      const float decay = decoupled_ ? 1.f - lr * wd : 1.f, l2 = decoupled_ ? 0.f : wd;
+      float *wp = w.data(), *mp = m.data(), *sp = s.data();
+      const float* gp = g.data();
       for (size_t i = 0; i < w.size(); ++i) {
-        float d = g[i];
-        if (decoupled_)
-          w[i] -= lr * wd * w[i];
-        else
-          d += wd * w[i];
-        m[i] = b1 * m[i] + (1.f - b1) * d;
-        s[i] = b2 * s[i] + (1.f - b2) * d * d;
-        const double mhat = m[i] / c1, shat = s[i] / c2;
-        w[i] -= static_cast<float>(lr * mhat / (std::sqrt(shat) + options_.eps));
+        const float d = gp[i] + l2 * wp[i];
+        mp[i] = b1 * mp[i] + (1.f - b1) * d;
+        sp[i] = b2 * sp[i] + (1.f - b2) * d * d;
+        wp[i] = decay * wp[i] - step_size * mp[i] / (std::sqrt(sp[i]) * inv_sqrt_c2 + eps);
       }
     }
   }
