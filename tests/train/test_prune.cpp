@@ -16,6 +16,7 @@
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "op_test.h"
+#include "optimize/passes.h"
 #include "train/channel_prune.h"
 #include "train/network.h"
 #include "train/prune.h"
@@ -320,6 +321,10 @@ TEST(ChannelPrune, BatchNormResidualAndPoolingHead) {
   EXPECT_EQ(weight(m, find_node(m.graph, OpId::Conv, 1)).shape(), (Shape{8, 4, 3, 3}));
   for (size_t in = 1; in < 5; ++in) EXPECT_EQ(weight(m, bn, in).shape(), (Shape{4}));
   expect_close(before, run_model(m, x_val));
+  // `verge prune --fold-bn`: the sliced BatchNorm folds into the pruned Conv with the same outputs.
+  ir::Model folded = m;
+  EXPECT_EQ(opt::fold_batch_norm(folded.graph), 1);
+  expect_close(before, run_model(folded, x_val));
 
   // L1 then prunes the pooling head too: shapes stay consistent and the model runs.
   result = train::prune_channels(m, {.ratio = 0.5}).value();

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "import/onnx/importer.h"
 #include "io/idx.h"
+#include "optimize/passes.h"
 #include "progress.h"
 #include "train/channel_prune.h"
 #include "train/prune.h"
@@ -18,7 +19,7 @@ struct Opts {
   double ratio = 0.5;
   int64_t limit = 0;
   int threads = 1;
-  bool json = false;
+  bool json = false, fold_bn = false;
   train::PolynomialDecay decay;
   train::TrainOptions train;
 };
@@ -71,12 +72,12 @@ int run_magnitude(ir::Model& model, const LabeledImages& ds, const Opts& o, nloh
   report["epochs"] = *epochs;
   report["mask_updates"] = pruner->mask_updates();
   report["scheduled_sparsity"] = pruner->last_sparsity();
-  fmt::print("{:<28} {:<24} {:>16} {:>9} {:>9} {:>9}\n", "layer", "weight", "shape", "params", "zeros",
+  fmt::print("{:<36} {:<24} {:>16} {:>9} {:>9} {:>9}\n", "layer", "weight", "shape", "params", "zeros",
              "sparsity");
   int64_t params = 0, zeros = 0;
   nlohmann::json layers = nlohmann::json::array();
   for (const train::LayerSparsity& s : train::sparsity_report(model)) {
-    fmt::print("{:<28} {:<24} {:>16} {:>9} {:>9} {:>9.4f}\n", s.node, s.weight, shape_to_string(s.shape),
+    fmt::print("{:<36} {:<24} {:>16} {:>9} {:>9} {:>9.4f}\n", s.node, s.weight, shape_to_string(s.shape),
                s.params, s.zeros, s.sparsity());
     params += s.params;
     zeros += s.zeros;
@@ -88,7 +89,7 @@ int run_magnitude(ir::Model& model, const LabeledImages& ds, const Opts& o, nloh
                       {"sparsity", s.sparsity()}});
   }
   const double total = params ? static_cast<double>(zeros) / static_cast<double>(params) : 0;
-  fmt::print("{:<28} {:<24} {:>16} {:>9} {:>9} {:>9.4f}\n", "total", "", "", params, zeros, total);
+  fmt::print("{:<36} {:<24} {:>16} {:>9} {:>9} {:>9.4f}\n", "total", "", "", params, zeros, total);
   report["layers"] = layers;
   report["total"] = {{"params", params}, {"zeros", zeros}, {"sparsity", total}};
   return 0;
@@ -105,9 +106,9 @@ int run_channels(ir::Model& model, const LabeledImages* ds, const Opts& o, nlohm
   if (!convs.is_ok()) return report_error(convs.status());
   const int64_t params_after = ir::graph_stats(model.graph).parameters;
   nlohmann::json layers = nlohmann::json::array();
-  fmt::print("{:<28} {:>8} {:>8}  {}\n", "conv", "before", "after", "note");
+  fmt::print("{:<40} {:>8} {:>8}  {}\n", "conv", "before", "after", "note");
   for (const train::ConvPruneResult& r : *convs) {
-    fmt::print("{:<28} {:>8} {:>8}  {}\n", r.node, r.channels_before, r.channels_after,
+    fmt::print("{:<40} {:>8} {:>8}  {}\n", r.node, r.channels_before, r.channels_after,
                r.skipped.empty() ? "" : "left alone: " + r.skipped);
     layers.push_back({{"node", r.node},
                       {"channels_before", r.channels_before},
@@ -119,6 +120,11 @@ int run_channels(ir::Model& model, const LabeledImages* ds, const Opts& o, nlohm
   report["layers"] = layers;
   report["params_before"] = params_before;
   report["params_after"] = params_after;
+  if (o.fold_bn) {
+    const int folded = opt::fold_batch_norm(model.graph);
+    fmt::print("folded {} BatchNormalization node(s) into their Convs\n", folded);
+    report["folded_batch_norms"] = folded;
+  }
   if (ds && o.train.epochs > 0) {
     auto epochs = fine_tune(model, *ds, o, o.train);
     if (!epochs.is_ok()) return report_error(epochs.status());
@@ -155,6 +161,9 @@ Action add_prune(CLI::App& app) {
   c->add_option("--ratio", o->ratio, "fraction of each Conv's output channels removed (default 0.5)");
   c->add_option("--criterion", o->criterion, "channel score: l1 (default) | l2 | bn-gamma")
       ->check(CLI::IsMember({"l1", "l2", "bn-gamma"}));
+  c->add_flag("--fold-bn", o->fold_bn,
+              "after channel surgery, fold each BatchNormalization into the Conv before it (the inference "
+              "runtime does the same fold); fine-tuning then trains the folded Conv");
   c->add_option("--epochs", o->train.epochs, "fine-tuning passes over the data (0: channel surgery only)")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   c->add_option("--batch-size", o->train.batch_size, "samples per step")
