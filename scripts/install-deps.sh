@@ -6,9 +6,9 @@
 set -euo pipefail
 build_pkgs=(cmake ninja-build g++ pkg-config zlib1g-dev libprotobuf-dev protobuf-compiler libonnx-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libcpp-httplib-dev libssl-dev
-  libgrpc++-dev protobuf-compiler-grpc)
+  libgrpc++-dev protobuf-compiler-grpc libopencv-dev)
 test_pkgs=(libbenchmark-dev libonnx-testdata dataset-fashion-mnist python3 python3-numpy
-  python3-torch python3-torchvision python3-onnx clang libclang-rt-14-dev zstd openssl curl)
+  python3-torch python3-torchvision python3-onnx clang libclang-rt-14-dev zstd openssl curl wrk)
 pkgs=("${build_pkgs[@]}")
 [[ "${1:-}" == "--test" ]] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -44,8 +44,7 @@ void BM_QLinearConv(benchmark::State& state) {
   r.input(Tensor::scalar<uint8_t>(0), true);
   r.input(random_ints<int32_t>(rng, {m}, -1000, 1000), true);
   if (std::string err = r.prepare(
-          state.range(6) ? (group == c && k == 3 ? "qlinearconv_dw3x3_avx512vnni" : "qlinearconv_avx512vnni")
-                         : "",
+          state.range(6) ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni") : "",
           static_cast<int>(state.range(7)));
       !err.empty()) {
     state.SkipWithError(err.c_str());

@@ -21,6 +21,7 @@ Result<IdxArray> read_idx(const std::string& path);
 struct LabeledImages {
   Tensor images;                // float32 [N, 1, H, W], pixels scaled to [0, 1]
   std::vector<int64_t> labels;  // N
+  Tensor targets;               // optional float32 [N, ...]: regression targets instead of labels (training)
 };
 
 // split: "train" or "test" (files named t10k-*). `limit` > 0 keeps the first `limit` samples.

@@ -223,38 +223,59 @@ void HttpServer::add_inference_routes() {
                        {"inputs", io_json(model.inputs(), model.max_batch_size())},
                        {"outputs", io_json(model.outputs(), model.max_batch_size())}});
           });
-  srv.Post(R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)", [repo](const httplib::Request& req,
-                                                                       httplib::Response& res) {
-    auto m = repo->get(match(req, 1), match(req, 2));
-    if (!m.is_ok()) return send_error(res, m.status());
-    std::optional<size_t> header_length;
-    if (req.has_header(std::string(kHeaderLengthField))) {
-      header_length = parse_header_length(req.get_header_value(std::string(kHeaderLengthField)));
-      if (!header_length) {
-        (*m)->stats().request_failure++;
-        return send_error(res, 400, fmt::format("{} must be a non-negative integer", kHeaderLengthField));
-      }
-    }
-    auto parsed = parse_infer_request(req.body, header_length);
-    if (!parsed.is_ok()) {
-      (*m)->stats().request_failure++;
-      return send_error(res, parsed.status());
-    }
-    InferRequest request;
-    request.id = parsed->request.id;
-    request.outputs = parsed->request.outputs;
-    request.inputs = std::move(parsed->request.inputs);
-    auto response = (*m)->infer(std::move(request));
-    if (!response.is_ok()) return send_error(res, response.status());
-    HttpBody body = encode_infer_response(*response, *parsed);
-    res.status = 200;
-    if (body.header_length) {
-      res.set_header(std::string(kHeaderLengthField), std::to_string(*body.header_length));
-      res.set_content(std::move(body.body), "application/octet-stream");
-    } else {
-      res.set_content(std::move(body.body), "application/json");
-    }
-  });
+  // The body is read through a ContentReader so that any Content-Type works (curl --data-binary sends
+  // application/x-www-form-urlencoded, which httplib would otherwise parse as a form capped at 8 KiB).
+  srv.Post(
+      R"(/v2/models/([^/]+)(?:/versions/([^/]+))?/infer)",
+      [this, repo](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+        auto m = repo->get(match(req, 1), match(req, 2));
+        if (!m.is_ok()) return send_error(res, m.status());
+        if (req.is_multipart_form_data()) {
+          (*m)->stats().request_failure++;
+          return send_error(res, 400,
+                            "multipart/form-data bodies are not accepted; send JSON or binary tensor data");
+        }
+        std::string request_body;
+        const bool complete = read([&](const char* data, size_t size) {
+          request_body.append(data, size);
+          return true;
+        });
+        if (!complete) {
+          (*m)->stats().request_failure++;
+          if (res.status == 413)
+            return send_error(
+                res, 413,
+                fmt::format("request body exceeds the limit of {} bytes", options_.max_request_bytes));
+          return send_error(res, 400, "could not read the request body");
+        }
+        std::optional<size_t> header_length;
+        if (req.has_header(std::string(kHeaderLengthField))) {
+          header_length = parse_header_length(req.get_header_value(std::string(kHeaderLengthField)));
+          if (!header_length) {
+            (*m)->stats().request_failure++;
+            return send_error(res, 400, fmt::format("{} must be a non-negative integer", kHeaderLengthField));
+          }
+        }
+        auto parsed = parse_infer_request(request_body, header_length);
+        if (!parsed.is_ok()) {
+          (*m)->stats().request_failure++;
+          return send_error(res, parsed.status());
+        }
+        InferRequest request;
+        request.id = parsed->request.id;
+        request.outputs = parsed->request.outputs;
+        request.inputs = std::move(parsed->request.inputs);
+        auto response = (*m)->infer(std::move(request));
+        if (!response.is_ok()) return send_error(res, response.status());
+        HttpBody body = encode_infer_response(*response, *parsed);
+        res.status = 200;
+        if (body.header_length) {
+          res.set_header(std::string(kHeaderLengthField), std::to_string(*body.header_length));
+          res.set_content(std::move(body.body), "application/octet-stream");
+        } else {
+          res.set_content(std::move(body.body), "application/json");
+        }
+      });
   srv.Post("/v2/repository/index", [repo](const httplib::Request&, httplib::Response& res) {
     json a = json::array();
     for (const ModelIndexEntry& e : repo->index()) {

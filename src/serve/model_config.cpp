@@ -40,7 +40,7 @@ Result<ModelConfig> parse_model_config(std::string_view text, std::string_view l
   ModelConfig c;
   c.name = proto.name();
   if (proto.max_batch_size() < 0) return bad("max_batch_size must be >= 0");
-  if (proto.max_batch_size() > 0 || proto.has_dynamic_batching()) c.max_batch_size = proto.max_batch_size();
+  if (proto.has_max_batch_size() || proto.has_dynamic_batching()) c.max_batch_size = proto.max_batch_size();
   if (proto.has_dynamic_batching()) {
     const auto& db = proto.dynamic_batching();
     c.dynamic_batching = true;

@@ -10,6 +10,10 @@
 //   input whose ctx.din[i] is non-null (already sized like the input). Inputs, outputs and saved state
 //   are those of the matching forward call.
 // Both may split work over ctx.pool (nullptr = inline).
+// - ctx.training: the network's mode (BatchNormalization uses batch statistics and Dropout drops only in
+//   training). ctx.state[i] (when non-null) is input i as mutable state the forward may update in
+//   training, never a gradient target (BatchNormalization running mean/var). ctx.seed seeds per-call
+//   randomness (Dropout); it differs for every node and forward call.
 #pragma once
 
 #include <span>
@@ -30,6 +34,9 @@ struct OpCtx {
   ThreadPool* pool = nullptr;
   std::span<const Buf<T>* const> dout = {};
   std::span<Buf<T>* const> din = {};
+  bool training = true;
+  std::span<Buf<T>* const> state = {};
+  uint64_t seed = 0;
 };
 
 template <class T>

@@ -15,6 +15,7 @@ Result<std::unique_ptr<Network<T>>> Network<T>::create(const ir::Model& model, O
   net->values_.resize(g.values.size());
   net->grads_.resize(g.values.size());
   net->requires_grad_.assign(g.values.size(), false);
+  net->is_state_.assign(g.values.size(), false);
   net->saved_.resize(g.nodes.size());
   for (size_t v = 0; v < g.values.size(); ++v) {
     const auto& c = g.values[v].constant;
@@ -35,14 +36,22 @@ Result<std::unique_ptr<Network<T>>> Network<T>::create(const ir::Model& model, O
           fmt::format("{}: training does not support this op yet", n.label(static_cast<ir::NodeId>(k))));
     if (n.output(0) == ir::kNoValue)
       return Status::invalid_model(fmt::format("{} has no output", n.label(static_cast<ir::NodeId>(k))));
-    if (n.op == OpId::Conv || n.op == OpId::Gemm)
-      for (size_t i = 1; i < 3; ++i) {
-        const ir::ValueId v = n.input(i);
-        if (v == ir::kNoValue || !g.is_constant(v) || g.value(v).constant->dtype() != DType::kFloat32)
-          continue;
-        if (!net->requires_grad_[static_cast<size_t>(v)]) net->params_.push_back(v);
-        net->requires_grad_[static_cast<size_t>(v)] = true;
-      }
+    const auto float_constant = [&](size_t i) {
+      const ir::ValueId v = n.input(i);
+      return v != ir::kNoValue && g.is_constant(v) && g.value(v).constant->dtype() == DType::kFloat32;
+    };
+    const auto mark = [&](size_t i, bool state) {
+      if (!float_constant(i)) return;
+      const auto v = static_cast<size_t>(n.input(i));
+      if (state && !net->is_state_[v]) net->state_.push_back(n.input(i));
+      if (!state && !net->requires_grad_[v]) net->params_.push_back(n.input(i));
+      (state ? net->is_state_ : net->requires_grad_)[v] = true;
+    };
+    if (n.op == OpId::Conv || n.op == OpId::ConvTranspose || n.op == OpId::Gemm ||
+        n.op == OpId::BatchNormalization)
+      mark(1, false), mark(2, false);
+    if (n.op == OpId::MatMul) mark(0, false), mark(1, false);
+    if (n.op == OpId::BatchNormalization) mark(3, true), mark(4, true);
     bool any = false;
     for (ir::ValueId v : n.inputs)
       any = any || (v != ir::kNoValue && net->requires_grad_[static_cast<size_t>(v)]);
@@ -59,7 +68,8 @@ Status Network<T>::forward(std::span<const Buf<T>> inputs) {
         fmt::format("expected {} inputs, got {}", graph_.inputs.size(), inputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i) values_[static_cast<size_t>(graph_.inputs[i])] = inputs[i];
   std::vector<const Buf<T>*> in;
-  std::vector<Buf<T>*> out;
+  std::vector<Buf<T>*> out, state;
+  ++forward_calls_;
   for (size_t k = 0; k < graph_.nodes.size(); ++k) {
     const ir::Node& n = graph_.nodes[k];
     in.clear();
@@ -71,7 +81,15 @@ Status Network<T>::forward(std::span<const Buf<T>> inputs) {
     }
     for (ir::ValueId v : n.outputs)
       out.push_back(v == ir::kNoValue ? nullptr : &values_[static_cast<size_t>(v)]);
+    state.clear();
+    for (ir::ValueId v : n.inputs)
+      state.push_back(v != ir::kNoValue && is_state_[static_cast<size_t>(v)]
+                          ? &values_[static_cast<size_t>(v)]
+                          : nullptr);
     OpCtx<T> ctx{graph_, n, in, out, saved_[k], options_.pool};
+    ctx.training = training_;
+    ctx.state = state;
+    ctx.seed = options_.seed ^ (forward_calls_ * 0x9E3779B97F4A7C15ull + k * 0xD1B54A32D192ED03ull);
     Status st = grad_rule<T>(n.op)->forward(ctx);
     if (!st.is_ok()) return st.with_context(n.label(static_cast<ir::NodeId>(k)));
   }
@@ -117,6 +135,7 @@ Status Network<T>::backward(std::span<const Buf<T>> output_grads) {
       dout.push_back(v == ir::kNoValue ? nullptr : &grads_[static_cast<size_t>(v)]);
     }
     OpCtx<T> ctx{graph_, n, in, out, saved_[k], options_.pool, dout, din};
+    ctx.training = training_;
     grad_rule<T>(n.op)->backward(ctx);
   }
   return Status::ok();
@@ -124,7 +143,9 @@ Status Network<T>::backward(std::span<const Buf<T>> output_grads) {
 
 template <class T>
 Status Network<T>::store_params(ir::Model& model) const {
-  for (ir::ValueId p : params_) {
+  std::vector<ir::ValueId> written = params_;
+  written.insert(written.end(), state_.begin(), state_.end());
+  for (ir::ValueId p : written) {
     const std::string& name = graph_.value(p).name;
     const ir::ValueId dst = model.graph.find(name);
     if (dst == ir::kNoValue || !model.graph.is_constant(dst))

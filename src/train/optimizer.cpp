@@ -102,6 +102,15 @@ class Adam final : public Optimizer {
 
 }  // namespace
 
+void Optimizer::clear_state(size_t param, std::span<const uint8_t> keep) {
+  for (auto* state : {&state1_, &state2_}) {
+    if (param >= state->size()) continue;
+    std::vector<float>& s = (*state)[param];
+    for (size_t i = 0; i < s.size() && i < keep.size(); ++i)
+      if (!keep[i]) s[i] = 0.f;
+  }
+}
+
 Result<std::unique_ptr<Optimizer>> Optimizer::create(const OptimizerOptions& o) {
   if (!(o.lr > 0.f) || !std::isfinite(o.lr))
     return Status::invalid_argument(fmt::format("learning rate {} must be > 0", o.lr));

@@ -41,6 +41,9 @@ class Optimizer {
   virtual ~Optimizer() = default;
   // Updates params[i] in place from grads[i] (same shapes).
   virtual void step(std::span<Buf<float>* const> params, std::span<const Buf<float>* const> grads) = 0;
+  // Zeroes the state (momentum, Adam moments) of parameter `param` where keep[i] == 0, so that masked
+  // weights start again from rest; no-op before the first step of that parameter.
+  void clear_state(size_t param, std::span<const uint8_t> keep);
   float lr() const { return options_.lr; }
   void set_lr(float lr) { options_.lr = lr; }
 

@@ -3,10 +3,14 @@
 // around the 6-channel tiles and 4-wide reduction groups, pixel counts around the 32-pixel tiles,
 // uint8 and int8 activations and outputs, per-tensor and per-channel weight scales, with and without
 // bias, multipliers that saturate.
+#include <cmath>
 #include <random>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "kernel_check.h"
+#include "kernels/cpu/qconv.h"
+#include "kernels/ref/quant_math.h"
 
 namespace verge::test {
 namespace {
@@ -102,29 +106,73 @@ TEST(QLinearConvVnni, SignsScalesBiasSaturation) {
   check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 40.f});     // most outputs round to y_zp
 }
 
-TEST(QLinearConvVnni, Depthwise3x3) {
-  const char* dw = "qlinearconv_dw3x3_avx512vnni";
-  for (int64_t stride : {1, 2})
-    for (int64_t pad : {0, 1})
-      for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {5, 17}, {9, 16}, {14, 33}, {20, 7}})
-        for (bool xs : {false, true}) {
-          if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
-          check_qconv({.n = 2,
-                       .c = 5,
-                       .h = h,
-                       .w = w,
-                       .m = 5,
-                       .k = 3,
-                       .stride = stride,
-                       .pad = pad,
-                       .group = 5,
-                       .x_signed = xs,
-                       .y_signed = xs},
-                      dw);
-        }
+TEST(QLinearConvVnni, Depthwise3x3And5x5) {
+  const char* dw = "qlinearconv_dw_avx512vnni";
+  for (int64_t k : {3, 5})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {int64_t{0}, k / 2, k - 1})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {5, 17}, {9, 16}, {14, 33}, {20, 7}})
+          for (bool xs : {false, true}) {
+            if (h + 2 * pad < k || w + 2 * pad < k) continue;
+            check_qconv({.n = 2,
+                         .c = 5,
+                         .h = h,
+                         .w = w,
+                         .m = 5,
+                         .k = k,
+                         .stride = stride,
+                         .pad = pad,
+                         .group = 5,
+                         .x_signed = xs,
+                         .y_signed = xs},
+                        dw);
+          }
   check_qconv({.c = 32, .h = 28, .w = 28, .m = 32, .k = 3, .group = 32, .per_channel = false, .bias = false},
               dw);
+  check_qconv({.c = 19, .h = 15, .w = 15, .m = 19, .k = 5, .stride = 2, .pad = 2, .group = 19}, dw);
   check_qconv({.c = 16, .h = 12, .w = 12, .m = 16, .k = 3, .group = 16, .y_scale = 0.0005f}, dw);
+  check_qconv({.c = 16, .h = 12, .w = 12, .m = 16, .k = 5, .pad = 2, .group = 16, .y_scale = 0.0005f}, dw);
+  check_qconv(
+      {.c = 8, .h = 13, .w = 11, .m = 8, .k = 5, .pad = 2, .group = 8, .x_signed = true, .y_scale = 40.f},
+      dw);
+}
+
+// The vector requantization schemes (kernels/cpu/qconv.h) against their definitions in
+// ref/quant_math.h, bit for bit, on random accumulators plus the int32 extremes.
+TEST(QLinearConvVnni, RequantizationSchemes) {
+  if (!cpu_has(Isa::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  std::mt19937 rng(11);
+  std::vector<int32_t> acc(4096);
+  std::uniform_int_distribution<int32_t> small(-300000, 300000), any(INT32_MIN, INT32_MAX);
+  for (size_t i = 0; i < acc.size(); ++i) acc[i] = i % 8 == 7 ? any(rng) : small(rng);
+  acc[0] = INT32_MIN, acc[1] = INT32_MAX, acc[2] = 0, acc[3] = -1;
+  std::vector<uint8_t> y(acc.size());
+  const auto n = static_cast<int64_t>(acc.size());
+  for (bool y_signed : {false, true})
+    for (int32_t zp : {0, 3, 100})
+      for (double mult : {0.9999999, 0.37, 0.0021, 1.7e-5, 3.1e-9, 1e-12}) {
+        const int32_t y_zp = y_signed ? zp - 50 : zp;
+        SCOPED_TRACE("mult=" + std::to_string(mult) + " zp=" + std::to_string(y_zp));
+        auto expect = [&](auto ref_fn) {
+          for (size_t i = 0; i < acc.size(); ++i) {
+            const int32_t want = y_signed ? ref_fn(int8_t{}, acc[i]) : ref_fn(uint8_t{}, acc[i]);
+            const int32_t got = y_signed ? static_cast<int8_t>(y[i]) : y[i];
+            ASSERT_EQ(got, want) << "acc=" << acc[i];
+          }
+        };
+        const float scale = static_cast<float>(mult);
+        qrequant_f32_avx512vnni(acc.data(), n, scale, y_zp, y_signed, y.data());
+        expect([&]<class Q>(Q, int32_t a) { return int32_t{ref::quant::requantize_f32<Q>(a, scale, y_zp)}; });
+        const ref::quant::FixedMultiplier f = ref::quant::fixed_multiplier(mult);
+        EXPECT_GE(f.shift, 31);
+        if (mult >= 0x1p-31) {  // below, every result rounds to 0 and the multiplier is 0
+          EXPECT_NEAR(std::ldexp(static_cast<double>(f.mult), -f.shift), mult, mult * 0x1p-31);
+        }
+        qrequant_fixed_avx512vnni(acc.data(), n, f.mult, f.shift, y_zp, y_signed, y.data());
+        expect([&]<class Q>(Q, int32_t a) { return int32_t{ref::quant::requantize_fixed<Q>(a, f, y_zp)}; });
+        qrequant_double_avx512vnni(acc.data(), n, mult, y_zp, y_signed, y.data());
+        expect([&]<class Q>(Q, int32_t a) { return int32_t{ref::quant::requantize<Q>(a, mult, y_zp)}; });
+      }
 }
 
 TEST(QLinearConvVnni, ResNetLayers) {
@@ -237,4 +285,23 @@ TEST(QuantizedOps, QAddQMulAvx512) {
 }
 
 }  // namespace
+// verge.QLut with the table in registers against the reference loop: every byte value, tails, signed
+// and unsigned inputs and tables.
+TEST(QuantizedOps, QLutVbmi) {
+  std::mt19937 rng(9);
+  for (int64_t n : {1, 63, 64, 65, 256, 20000})
+    for (bool s8 : {false, true}) {
+      KernelCase kc("QLut", "verge");
+      Tensor x = s8 ? random_ints<int8_t>(rng, {n}, -128, 127) : random_ints<uint8_t>(rng, {n}, 0, 255);
+      if (n >= 256)
+        for (int64_t i = 0; i < 256; ++i) static_cast<uint8_t*>(x.raw())[i] = static_cast<uint8_t>(i);
+      kc.input(std::move(x));
+      kc.constant(s8 ? random_ints<int8_t>(rng, {256}, -128, 127) : random_ints<uint8_t>(rng, {256}, 0, 255));
+      const int ran = check_variants(kc, "qlut_avx512vbmi");
+      if (__builtin_cpu_supports("avx512vbmi")) {
+        EXPECT_GT(ran, 0);
+      }
+    }
+}
+
 }  // namespace verge::test

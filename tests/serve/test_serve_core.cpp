@@ -40,6 +40,10 @@ TEST(ServeConfig, ParsesTritonSubset) {
   ASSERT_TRUE(empty.is_ok());
   EXPECT_EQ(empty->max_batch_size, -1);
   EXPECT_EQ(empty->instance_count, 1);
+  // An explicit 0 is Triton's "no batching", not "unset" (which batches a model with a symbolic dim 0).
+  auto zero = parse_model_config("max_batch_size: 0", "x");
+  ASSERT_TRUE(zero.is_ok());
+  EXPECT_EQ(zero->max_batch_size, 0);
 }
 
 TEST(ServeConfig, RejectsUnknownFieldsAndBadValues) {

@@ -5,26 +5,28 @@
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "progress.h"
+#include "train/data.h"
 #include "train/trainer.h"
 
 namespace verge::cli {
 
 Action add_train(CLI::App& app) {
   struct Opts {
-    std::string model, data, out, split = "train";
+    std::string model, data, out, split = "train", augment, preprocess;
     int64_t limit = 0;
     int threads = 1;
     bool json = false;
     train::TrainOptions train;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* c =
-      app.add_subcommand("train", "Train (fine-tune) a classifier's Conv/Gemm parameters on an IDX dataset");
+  CLI::App* c = app.add_subcommand("train", "Train (fine-tune) a classifier's parameters on an IDX dataset");
   c->add_option("model", o->model,
                 "ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
       ->required();
-  c->add_option("--data", o->data,
-                "directory with {train,t10k}-images-idx3-ubyte[.gz] and -labels-idx1-ubyte[.gz]")
+  c->add_option(
+       "--data", o->data,
+       "IDX directory ({train,t10k}-images-idx3-ubyte[.gz] + labels), inputs.npy + labels.npy, or an "
+       "image folder with one subfolder per class (docs/training.md)")
       ->required();
   c->add_option("-o,--output", o->out, "trained model (ONNX)")->required();
   c->add_option("--epochs", o->train.epochs, "passes over the data")
@@ -38,7 +40,18 @@ Action add_train(CLI::App& app) {
   c->add_flag("--nesterov", o->train.optimizer.nesterov, "SGD with Nesterov momentum");
   c->add_option("--weight-decay", o->train.optimizer.weight_decay,
                 "L2 (sgd, adam) or decoupled (adamw) weight decay");
-  c->add_option("--seed", o->train.seed, "shuffling seed (default 0)");
+  c->add_option("--seed", o->train.seed, "seed of shuffling, Dropout masks and augmentation (default 0)");
+  c->add_option("--loss", o->train.loss, "ce (softmax cross-entropy, default) | mse (mean squared error)")
+      ->check(CLI::IsMember({"ce", "mse"}));
+  c->add_option(
+       "--schedule", o->train.schedule.kind,
+       "learning-rate schedule per epoch: none (default) | step (StepLR) | cosine (CosineAnnealingLR)")
+      ->check(CLI::IsMember({"none", "step", "cosine"}));
+  c->add_option("--step-size", o->train.schedule.step_size, "step schedule: epochs between decays");
+  c->add_option("--gamma", o->train.schedule.gamma, "step schedule: decay factor (default 0.1)");
+  c->add_option("--augment", o->augment, "training augmentation: crop:PAD (random crop, zero padding), flip");
+  c->add_option("--preprocess", o->preprocess,
+                "image folders: size=HxW,gray,mean=M[:M:M],std=S[:S:S] (pixels scaled to [0,1] first)");
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
   c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
@@ -46,7 +59,12 @@ Action add_train(CLI::App& app) {
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());
-    auto ds = load_idx_dataset(o->data, o->split, o->limit);
+    auto pre = train::parse_preprocess(o->preprocess);
+    if (!pre.is_ok()) return report_error(pre.status());
+    auto aug = train::parse_augment(o->augment);
+    if (!aug.is_ok()) return report_error(aug.status());
+    o->train.augment = *aug;
+    auto ds = train::load_training_data(o->data, o->split, o->limit, *pre);
     if (!ds.is_ok()) return report_error(ds.status());
     o->train.threads = o->threads;
     const int64_t n = ds->images.dim(0);
@@ -69,12 +87,14 @@ Action add_train(CLI::App& app) {
     nlohmann::json epochs = nlohmann::json::array();
     for (size_t e = 0; e < stats->size(); ++e) {
       const train::EpochStats& s = (*stats)[e];
-      fmt::print("epoch {}  loss {:.4f}  train-acc {:.4f}  {:.1f}s\n", e + 1, s.loss, s.accuracy, s.seconds);
+      fmt::print("epoch {}  loss {:.4f}  train-acc {:.4f}  lr {:.6g}  {:.1f}s\n", e + 1, s.loss, s.accuracy,
+                 s.lr, s.seconds);
       epochs.push_back({{"loss", s.loss},
                         {"accuracy", s.accuracy},
                         {"seconds", s.seconds},
                         {"cpu_seconds", s.cpu_seconds},
-                        {"samples", s.samples}});
+                        {"samples", s.samples},
+                        {"lr", s.lr}});
     }
     fmt::print("saved    {}\n", o->out);
     if (o->json) fmt::print("{}\n", nlohmann::json{{"epochs", epochs}, {"output", o->out}}.dump());

@@ -29,6 +29,7 @@ Action add_infer(CLI::App& app);
 // Reads a bearer-token file for serve/infer (surrounding whitespace trimmed; error if empty).
 Result<std::string> read_token_file(const std::string& path);
 Action add_quantize(CLI::App& app);
+Action add_prune(CLI::App& app);
 
 // --threads / --kernels / --opt-level, shared by every command that runs a model.
 struct RuntimeFlags {

@@ -15,6 +15,7 @@
 #include "ir/conv_geometry.h"
 #include "kernels/cpu/qconv.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/quant_math.h"
 #include "runtime/exec_options.h"
 
 namespace verge {
@@ -70,20 +71,18 @@ class QLinearConvVnni final : public Kernel {
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
     const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
-    const bool y_signed = c.output(0).dtype == DType::kInt8;
+    rq_base_.y_signed = c.output(0).dtype == DType::kInt8;
     rq_base_.y_zp = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
-    rq_base_.qmin = y_signed ? -128 : 0;
-    rq_base_.qmax = y_signed ? 127 : 255;
 
     const Tensor& w = *c.constant(3);
     const int8_t* wd = w.data<int8_t>();
     const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
     const Tensor& w_scale = *c.constant(4);
-    const double x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
     const int64_t rows = group_ * mtiles_ * MR;
     wpack_.assign(static_cast<size_t>(rows * k4_ * 4), 0);
     comp_.assign(static_cast<size_t>(rows), 0);
-    mult_.assign(static_cast<size_t>(rows), 0.0);
+    scale_.assign(static_cast<size_t>(rows), 0.f);
     for (int64_t gi = 0; gi < group_; ++gi)
       for (int64_t mi = 0; mi < mg_; ++mi) {
         const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
@@ -97,8 +96,8 @@ class QLinearConvVnni final : public Kernel {
         }
         const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
         comp_[static_cast<size_t>(row)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-        const double ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
-        mult_[static_cast<size_t>(row)] = (x_scale * ws_m) / y_scale;
+        const float ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
+        scale_[static_cast<size_t>(row)] = ref::quant::requant_scale_f32(x_scale, ws_m, y_scale);
       }
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
@@ -161,7 +160,7 @@ class QLinearConvVnni final : public Kernel {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
           rq.comp = comp_.data() + row;
-          rq.mult = mult_.data() + row;
+          rq.scale = scale_.data() + row;
           const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
           uint8_t* yt = yg + t * MR * plane;
           if (direct) {
@@ -293,12 +292,12 @@ class QLinearConvVnni final : public Kernel {
   QRequant rq_base_;
   std::vector<int8_t> wpack_;
   std::vector<int32_t> comp_;
-  std::vector<double> mult_;
+  std::vector<float> scale_;
   std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
-// Depthwise 3x3 (one output channel per input channel), stride 1 or 2, pads <= 1: each thread pads one
-// channel plane with x_zp into its scratch slot and runs qdw3x3 over it.
+// Depthwise 3x3 / 5x5 (one output channel per input channel), stride 1 or 2, dilation 1: qdw_avx512vbmi
+// per channel plane (per two planes when the output is at most 8 wide), straight from the input.
 class QDepthwiseVnni final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -306,94 +305,85 @@ class QDepthwiseVnni final : public Kernel {
     const Shape& ws = c.shape(3);
     VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
                            conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
-    n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3];
+    n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3], k_ = ws[2];
     stride_ = g.strides[0], ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     const int64_t x_zp = c.constant(2)->get_as_int64(0);
     x_zp_ = static_cast<uint8_t>(x_zp);
     const int64_t x_zp_u = x_zp + (flip_ ? 128 : 0);
-    const bool y_signed = c.output(0).dtype == DType::kInt8;
+    y_signed_ = c.output(0).dtype == DType::kInt8;
     y_zp_ = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
-    qmin_ = y_signed ? -128 : 0;
-    qmax_ = y_signed ? 127 : 255;
     const int8_t* wd = c.constant(3)->data<int8_t>();
     const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
     const Tensor& w_scale = *c.constant(4);
-    const double x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
-    weights_.assign(wd, wd + c_ * 9);
+    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    const int64_t taps = k_ * k_, chunks = (k_ + 3) / 4;
+    wq_.assign(static_cast<size_t>(c_ * k_ * chunks), 0);
+    for (int64_t ch = 0; ch < c_; ++ch)
+      for (int64_t i = 0; i < k_; ++i)
+        for (int64_t j = 0; j < k_; ++j) {
+          const auto byte = static_cast<uint32_t>(static_cast<uint8_t>(wd[ch * taps + i * k_ + j]));
+          auto& dword = wq_[static_cast<size_t>((ch * k_ + i) * chunks + j / 4)];
+          dword = static_cast<int32_t>(static_cast<uint32_t>(dword) | byte << (8 * (j % 4)));
+        }
     comp_.assign(static_cast<size_t>(c_), 0);
-    mult_.assign(static_cast<size_t>(c_), 0.0);
+    scale_.assign(static_cast<size_t>(c_), 0.f);
     for (int64_t ch = 0; ch < c_; ++ch) {
       int64_t sum = 0;
-      for (int k = 0; k < 9; ++k) sum += wd[ch * 9 + k];
+      for (int64_t t = 0; t < taps; ++t) sum += wd[ch * taps + t];
       const int64_t b = bias ? bias->data<int32_t>()[ch] : 0;
       comp_[static_cast<size_t>(ch)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-      mult_[static_cast<size_t>(ch)] =
-          (x_scale * w_scale.data<float>()[w_scale.numel() == 1 ? 0 : ch]) / y_scale;
+      scale_[static_cast<size_t>(ch)] = ref::quant::requant_scale_f32(
+          x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : ch], y_scale);
     }
-    wp_ = (std::max(w_ + 2, 16 * ((ow_ + 15) / 16) * stride_ + 64) + 63) / 64 * 64;
-    rows_ = (4 * ((oh_ + 3) / 4) - 1) * stride_ + 3;
-    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
-    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
-    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
+    geom_ = {.h = h_,
+             .w = w_,
+             .oh = oh_,
+             .ow = ow_,
+             .ph = ph_,
+             .pw = pw_,
+             .k = static_cast<int>(k_),
+             .stride = static_cast<int>(stride_),
+             .x_zp = x_zp_,
+             .flip = flip_};
+    g_ = ow_ <= 8 ? 2 : 1;  // two channel planes per vector
     return Status::ok();
   }
 
   Status run(const RunContext& c) override {
     const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
     uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
-    auto* scratch = static_cast<uint8_t*>(c.scratch);
-    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
-    parallel_for(c.pool, n_ * c_, 1, [&](int64_t begin, int64_t end) {
-      const int64_t slot = claim_slot();
-      uint8_t* padded = scratch + slot * slot_bytes();
+    const int64_t planes = n_ * c_, units = (planes + g_ - 1) / g_, chunks = (k_ + 3) / 4;
+    parallel_for(c.pool, units, 4, [&](int64_t begin, int64_t end) {
       for (int64_t u = begin; u < end; ++u) {
-        const int64_t ch = u % c_;
-        const uint8_t* plane = x + u * h_ * w_;
-        std::memset(padded, x_zp_ ^ flip_, slot_bytes());
-        for (int64_t iy = 0; iy < h_; ++iy) {
-          uint8_t* dst = padded + (iy + ph_) * wp_ + pw_;
-          const uint8_t* src = plane + iy * w_;
-          if (flip_)
-            for (int64_t ix = 0; ix < w_; ++ix) dst[ix] = src[ix] ^ 0x80;
-          else
-            std::memcpy(dst, src, static_cast<size_t>(w_));
+        QDwChannel ch[2];
+        for (int64_t gi = 0; gi < g_; ++gi) {
+          const int64_t pl = std::min(u * g_ + gi, planes - 1), cc = pl % c_;
+          ch[gi] = {x + pl * h_ * w_, wq_.data() + cc * k_ * chunks, comp_[static_cast<size_t>(cc)],
+                    scale_[static_cast<size_t>(cc)], y + pl * oh_ * ow_};
         }
-        qdw3x3_avx512vnni(padded, wp_, static_cast<int>(stride_), weights_.data() + ch * 9,
-                          comp_[static_cast<size_t>(ch)], mult_[static_cast<size_t>(ch)], y_zp_, qmin_, qmax_,
-                          y + u * oh_ * ow_, oh_, ow_);
+        qdw_avx512vbmi(ch, static_cast<int>(g_), geom_, y_zp_, y_signed_);
       }
-      busy_[slot].store(0, std::memory_order_release);
     });
     return Status::ok();
   }
-  const char* name() const override { return "qlinearconv_dw3x3_avx512vnni"; }
+  const char* name() const override { return "qlinearconv_dw_avx512vnni"; }
 
  private:
-  size_t slot_bytes() const { return static_cast<size_t>(std::max(rows_, ph_ + h_) * wp_ + 64); }
-  int64_t claim_slot() {
-    for (;;)
-      for (int64_t s = 0; s < threads_; ++s) {
-        int expected = 0;
-        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
-            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
-          return s;
-      }
-  }
-
-  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0, wp_ = 0, rows_ = 0;
-  int64_t threads_ = 1;
+  int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, k_ = 3, stride_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
+  int64_t g_ = 1;
+  QDwGeometry geom_;
   uint8_t flip_ = 0, x_zp_ = 0;
-  int32_t y_zp_ = 0, qmin_ = 0, qmax_ = 255;
-  std::vector<int8_t> weights_;
+  bool y_signed_ = false;
+  int32_t y_zp_ = 0;
+  std::vector<int32_t> wq_;  // per channel: k x ceil(k / 4) weight dwords (QDwChannel::w)
   std::vector<int32_t> comp_;
-  std::vector<double> mult_;
-  std::unique_ptr<std::atomic<int>[]> busy_;
+  std::vector<float> scale_;
 };
 
 }  // namespace
 
-// Constant symmetric int8 weights, constant quantization parameters with finite positive multipliers,
+// Constant symmetric int8 weights, constant quantization parameters with finite positive float32 scales,
 // 2-D convolution.
 bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
   if (c.node().op != OpId::QLinearConv || c.shape(0).size() != 4) return false;
@@ -406,10 +396,10 @@ bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
   const Tensor& wzp = *c.constant(5);
   for (int64_t i = 0; i < wzp.numel(); ++i)
     if (wzp.get_as_int64(i) != 0) return false;
-  const double xs = c.constant(1)->data<float>()[0], ys = c.constant(6)->data<float>()[0];
+  const float xs = c.constant(1)->data<float>()[0], ys = c.constant(6)->data<float>()[0];
   const Tensor& wsc = *c.constant(4);
-  for (int64_t i = 0; i < wsc.numel(); ++i) {
-    const double m = xs * static_cast<double>(wsc.data<float>()[i]) / ys;
+  for (int64_t i = 0; i < wsc.numel(); ++i) {  // a NaN / infinite scale would meet 0 * inf in the vector min
+    const float m = ref::quant::requant_scale_f32(xs, wsc.data<float>()[i], ys);
     if (!std::isfinite(m) || !(m > 0)) return false;
   }
   return true;
@@ -419,12 +409,20 @@ std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
   return std::make_unique<QLinearConvVnni>();
 }
 
-bool accepts_qlinear_dw3x3_avx512vnni(const PrepareContext& c) {
-  if (!accepts_qlinear_conv_avx512vnni(c)) return false;
+// Depthwise (group = C = M), 3x3 or 5x5, equal strides 1 or 2, dilation 1, pads below the kernel size,
+// requantization scales below 1 (the usual case; larger ones take qlinearconv_avx512vnni); needs VBMI.
+bool accepts_qlinear_dw_avx512vnni(const PrepareContext& c) {
+  if (!accepts_qlinear_conv_avx512vnni(c) || !__builtin_cpu_supports("avx512vbmi")) return false;
+  const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+  const Tensor& w_scale = *c.constant(4);
+  for (int64_t i = 0; i < w_scale.numel(); ++i)
+    if (!(ref::quant::requant_scale_f32(x_scale, w_scale.data<float>()[i], y_scale) < 1.f)) return false;
   const Shape& xs = c.shape(0);
   const Shape& ws = c.shape(3);
   const ir::Node& n = c.node();
-  if (n.get_int("group", 1) != xs[1] || ws[0] != xs[1] || ws[2] != 3 || ws[3] != 3) return false;
+  if (n.get_int("group", 1) != xs[1] || ws[0] != xs[1] || ws[1] != 1 || ws[2] != ws[3] ||
+      (ws[2] != 3 && ws[2] != 5))
+    return false;
   const auto st = n.get_ints("strides", {1, 1}), di = n.get_ints("dilations", {1, 1});
   if (st.size() != 2 || st[0] != st[1] || (st[0] != 1 && st[0] != 2) ||
       (di.size() == 2 && (di[0] != 1 || di[1] != 1)))
@@ -432,13 +430,13 @@ bool accepts_qlinear_dw3x3_avx512vnni(const PrepareContext& c) {
   auto g = conv_geometry(n, std::span(xs).subspan(2), std::span(ws).subspan(2));
   if (!g.is_ok()) return false;
   for (int64_t p : g->pads_begin)
-    if (p > 1) return false;
+    if (p >= ws[2]) return false;
   for (int64_t p : g->pads_end)
-    if (p > 1) return false;
-  return true;
+    if (p >= ws[2]) return false;
+  return g->out[0] > 0 && g->out[1] > 0;
 }
 
-std::unique_ptr<Kernel> make_qlinear_dw3x3_avx512vnni(const ir::Node&) {
+std::unique_ptr<Kernel> make_qlinear_dw_avx512vnni(const ir::Node&) {
   return std::make_unique<QDepthwiseVnni>();
 }
 

@@ -12,9 +12,10 @@
 // the activation zero point is folded into comp[m] = bias[m] - x_zp * sum_k W(m, k) at prepare, and
 // padding pixels hold x_zp, so acc = comp + sum x*w equals the reference's sum (x - x_zp) * w modulo 2^32.
 //
-// Requantization (bit-exact with ref/quant_math.h): v = double(acc) * mult[m] (IEEE double), rounded to
-// nearest-even, clamped to [qmin - y_zp, qmax - y_zp], plus y_zp, stored as one byte (uint8 or int8 by
-// the caller's qmin/qmax).
+// Requantization (bit-exact with quant::requantize_f32 in ref/quant_math.h, ONNX Runtime's scheme):
+// v = float(acc) * scale[m] (float32), clamped above to qmax - y_zp, rounded to nearest-even
+// (cvtps2dq), then packed to bytes with saturation (int16 saturating pack, + y_zp with int16
+// saturation, byte saturating pack): four accumulator vectors become one 64-byte vector.
 #pragma once
 
 #include <cstddef>
@@ -27,8 +28,9 @@ constexpr int kQConvPt = 32;  // output pixels per tile
 
 struct QRequant {
   const int32_t* comp = nullptr;  // per output channel of the tile (MR values)
-  const double* mult = nullptr;   // per output channel of the tile (MR values)
-  int32_t y_zp = 0, qmin = 0, qmax = 255;
+  const float* scale = nullptr;   // per output channel of the tile (MR values)
+  int32_t y_zp = 0;
+  bool y_signed = false;  // int8 output (else uint8)
 };
 
 // y[r * ldy + p] for r < rows (<= MR), p < pixels (<= 32): requantized tile.
@@ -46,13 +48,38 @@ void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
 
 namespace verge {
 
-// Depthwise 3x3 (stride 1 or 2) of one channel plane. `in` is the plane padded with x_zp: row stride
-// `wp`, top-left = the window origin of output (0, 0); readable for (4 * ceil(oh / 4) - 1) * stride + 3
-// rows of wp bytes, wp >= 16 * ceil(ow / 16) * stride + 64. Per input row, one dword permute and one byte
-// shuffle put the 3 horizontal taps of 16 output pixels in the 4 bytes of each lane (the 4th byte is
-// multiplied by a zero weight), and one vpdpbusd adds them for every output row that uses the input row.
-// acc = comp + sum x * w (comp = bias - x_zp * sum w), requantized as in QRequant.
-void qdw3x3_avx512vnni(const uint8_t* in, int64_t wp, int stride, const int8_t* w9, int32_t comp, double mult,
-                       int32_t y_zp, int32_t qmin, int32_t qmax, uint8_t* y, int64_t oh, int64_t ow);
+// Depthwise k x k (k = 3 or 5, stride 1 or 2, dilation 1) of g channel planes (g = 1, or 2 when
+// ow <= 8: then lanes 0-7 are channel 0's pixels and lanes 8-15 channel 1's). Needs AVX512-VBMI too.
+// Reads the unpadded h x w input planes directly: per input row and 16 output columns, one masked load
+// (the zero point where the window leaves the plane; int8 activations are flipped to uint8) and one
+// byte permute (vpermb, or vpermt2b for two channels) per 4 taps put the taps of 16 output pixels in the
+// 4 bytes of each lane (taps past k meet zero weights); one vpdpbusd per 4 taps adds them for every
+// output row that reads the input row (kQDwRows output rows per pass). acc = comp + sum x * w
+// (comp = bias - x_zp * sum w, x_zp in the uint8 domain), requantized as above with scale < 1 (no
+// clamp before the conversion).
+constexpr int kQDwRows = 8;
+struct QDwChannel {
+  const uint8_t* in = nullptr;  // h x w input plane
+  const int32_t* w = nullptr;   // k x ceil(k / 4) dwords: row i, taps 4c .. 4c + 3 (0 past k)
+  int32_t comp = 0;
+  float scale = 0.f;     // < 1
+  uint8_t* y = nullptr;  // oh x ow output plane
+};
+struct QDwGeometry {
+  int64_t h = 0, w = 0, oh = 0, ow = 0, ph = 0, pw = 0;
+  int k = 3, stride = 1;
+  uint8_t x_zp = 0, flip = 0;  // raw input zero point byte; 0x80 for int8 input
+};
+void qdw_avx512vbmi(const QDwChannel* ch, int g, const QDwGeometry& geom, int32_t y_zp, bool y_signed);
+
+// Requantization schemes of ref/quant_math.h over n int32 values (n a multiple of 64), for
+// bench/micro/qrequant.cpp and their bit-exactness test: float32 (the one the kernels use), fixed point
+// (mult in [2^30, 2^31) or 0, 31 <= shift <= 62) and double.
+void qrequant_f32_avx512vnni(const int32_t* acc, int64_t n, float scale, int32_t y_zp, bool y_signed,
+                             uint8_t* y);
+void qrequant_fixed_avx512vnni(const int32_t* acc, int64_t n, int32_t mult, int32_t shift, int32_t y_zp,
+                               bool y_signed, uint8_t* y);
+void qrequant_double_avx512vnni(const int32_t* acc, int64_t n, double mult, int32_t y_zp, bool y_signed,
+                                uint8_t* y);
 
 }  // namespace verge

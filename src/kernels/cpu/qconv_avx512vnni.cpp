@@ -15,20 +15,36 @@ inline __m512i broadcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// 16 int32 accumulators -> 16 requantized bytes. v = double(acc) * mult is clamped above to qmax - zp
-// and converted with round-half-even (vcvtpd2dq {rn-sae}); a v below -2^31 converts to INT_MIN, which the
-// integer clamp below takes to qmin like every other value below the range.
-inline __m128i requantize16(__m512i acc, __m512d mult, __m512d hi, __m512i zp, __m512i qmin, __m512i qmax) {
-  const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  const __m512d a = _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(acc)), mult), hi);
-  const __m512d b =
-      _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(acc, 1)), mult), hi);
-  __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(a, rn)),
-                                 _mm512_cvt_roundpd_epi32(b, rn), 1);
-  q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, zp), qmin), qmax);
-  __m128i bytes = _mm512_cvtepi32_epi8(q);
-  __asm__("" : "+x"(bytes));  // keep vpmovdb in a register: its masked-store form is slow on Zen 4
-  return bytes;
+// float32 requantization of 16 accumulators to int32 (see qconv.h): a value past qmax - y_zp is clamped
+// first (cvtps2dq would turn it into INT_MIN); one below -2^31 becomes INT_MIN, which the saturating
+// packs take to qmin like every other value below the range.
+inline __m512i requant_f32(__m512i acc, __m512 scale, __m512 hi) {
+  const __m512 v = _mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), hi);
+  return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// Four vectors of requantized int32 (before the zero point) -> 64 bytes [a | b | c | d], each
+// clamp(v + y_zp) to the output type: int16 saturating pack, saturating + y_zp, byte saturating pack,
+// then one dword permute undoes the packs' per-128-bit-lane interleave.
+inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
+  const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(a, b), zp16);
+  const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(c, d), zp16);
+  const __m512i v = y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+}
+
+// The same for scales below 1, where float(acc) * scale stays inside (-2^31, 2^31): no clamp needed.
+inline __m512i requant_f32(__m512i acc, __m512 scale) {
+  return _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
+  return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
+}
+
+inline __mmask64 low_bytes(int64_t count) {
+  return count >= 64 ? ~__mmask64{0} : count <= 0 ? 0 : (__mmask64{1} << count) - 1;
 }
 
 inline void store16(uint8_t* y, __m128i v, int count) {
@@ -36,6 +52,13 @@ inline void store16(uint8_t* y, __m128i v, int count) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), v);
   else if (count > 0)
     _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << count) - 1), v);
+}
+
+inline void store32(uint8_t* y, __m256i v, int count) {
+  if (count >= 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), v);
+  else if (count > 0)
+    _mm256_mask_storeu_epi8(y, static_cast<__mmask32>((1u << count) - 1), v);
 }
 
 }  // namespace
@@ -57,15 +80,17 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
       acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], x1, wr);
     }
   }
-  const __m512i zp = _mm512_set1_epi32(rq.y_zp), qmin = _mm512_set1_epi32(rq.qmin),
-                qmax = _mm512_set1_epi32(rq.qmax);
-  const __m512d hi = _mm512_set1_pd(static_cast<double>(rq.qmax - rq.y_zp));
-#pragma GCC unroll 6
-  for (int r = 0; r < MR; ++r) {
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(rq.y_zp));
+  const __m512 hi = requant_hi(rq.y_zp, rq.y_signed);
+#pragma GCC unroll 3
+  for (int r = 0; r < MR; r += 2) {
     if (r >= rows) break;
-    const __m512d mult = _mm512_set1_pd(rq.mult[r]);
-    store16(y + r * ldy, requantize16(acc[r][0], mult, hi, zp, qmin, qmax), pixels);
-    store16(y + r * ldy + 16, requantize16(acc[r][1], mult, hi, zp, qmin, qmax), pixels - 16);
+    const __m512 s0 = _mm512_set1_ps(rq.scale[r]), s1 = _mm512_set1_ps(rq.scale[r + 1]);
+    const __m512i q =
+        pack4(requant_f32(acc[r][0], s0, hi), requant_f32(acc[r][1], s0, hi),
+              requant_f32(acc[r + 1][0], s1, hi), requant_f32(acc[r + 1][1], s1, hi), zp16, rq.y_signed);
+    store32(y + r * ldy, _mm512_castsi512_si256(q), pixels);
+    if (r + 1 < rows) store32(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), pixels);
   }
 }
 
@@ -96,59 +121,166 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 namespace verge {
 namespace {
 
-template <int S>
-void qdw3x3(const uint8_t* in, int64_t wp, const int8_t* w9, int32_t comp, double mult_d, int32_t y_zp,
-            int32_t qmin, int32_t qmax, uint8_t* y, int64_t oh, int64_t ow) {
-  constexpr int R = 4;  // output rows per pass; every input row is shuffled once and used by each of them
-  __m512i wr[3];
-  for (int i = 0; i < 3; ++i) {
-    const uint32_t packed = static_cast<uint8_t>(w9[3 * i]) |
-                            static_cast<uint32_t>(static_cast<uint8_t>(w9[3 * i + 1])) << 8 |
-                            static_cast<uint32_t>(static_cast<uint8_t>(w9[3 * i + 2])) << 16;
-    wr[i] = _mm512_set1_epi32(static_cast<int32_t>(packed));
+// Byte-permute indices of chunk c (taps 4c .. 4c + 3 of a kernel row) for G channels per vector: lane l
+// is pixel p = l % (16 / G) of channel l / (16 / G) (bit 6 selects the second load), byte j reads
+// p * S + 4c + j (taps past K read p * S and meet a zero weight).
+template <int K, int S, int G>
+struct QDwIndex {
+  static constexpr int C = (K + 3) / 4;
+  alignas(64) uint8_t bytes[C][64] = {};
+  constexpr QDwIndex() {
+    for (int c = 0; c < C; ++c)
+      for (int l = 0; l < 16; ++l)
+        for (int j = 0; j < 4; ++j) {
+          const int p = l % (16 / G), tap = 4 * c + j < K ? 4 * c + j : 0;
+          bytes[c][4 * l + j] = static_cast<uint8_t>(p * S + tap + (l / (16 / G)) * 64);
+        }
   }
-  const __m512i idx = S == 1 ? _mm512_setr_epi32(0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6)
-                             : _mm512_setr_epi32(0, 1, 2, 3, 2, 3, 4, 5, 4, 5, 6, 7, 6, 7, 8, 9);
-  const __m128i lane = S == 1 ? _mm_setr_epi8(0, 1, 2, -128, 1, 2, 3, -128, 2, 3, 4, -128, 3, 4, 5, -128)
-                              : _mm_setr_epi8(0, 1, 2, -128, 2, 3, 4, -128, 4, 5, 6, -128, 6, 7, 8, -128);
-  const __m512i shuf = _mm512_broadcast_i32x4(lane);
-  const __m512i vcomp = _mm512_set1_epi32(comp);
-  const __m512i zp = _mm512_set1_epi32(y_zp), vqmin = _mm512_set1_epi32(qmin),
-                vqmax = _mm512_set1_epi32(qmax);
-  const __m512d mult = _mm512_set1_pd(mult_d);
-  const __m512d hi = _mm512_set1_pd(static_cast<double>(qmax - y_zp));
-  for (int64_t oy = 0; oy < oh; oy += R) {
-    const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
-    for (int64_t ox = 0; ox < ow; ox += 16) {
+};
+template <int K, int S, int G>
+constexpr QDwIndex<K, S, G> kQDwIndex{};
+
+template <int K, int S, int G>
+__attribute__((target("avx512vbmi"))) void qdw(const QDwChannel* ch, const QDwGeometry& g, int32_t y_zp,
+                                               bool y_signed) {
+  constexpr int R = kQDwRows;     // output rows per pass: every input row is permuted once for all of them
+  constexpr int C = (K + 3) / 4;  // 4-tap chunks per kernel row
+  constexpr __mmask16 kSecond = G == 2 ? 0xFF00 : 0;
+  __m512i wv[K][C], idx[C];
+  for (int i = 0; i < K; ++i)
+    for (int c = 0; c < C; ++c)
+      wv[i][c] = _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].w[i * C + c]),
+                                         _mm512_set1_epi32(ch[G - 1].w[i * C + c]));
+  for (int c = 0; c < C; ++c) idx[c] = _mm512_load_si512(kQDwIndex<K, S, G>.bytes[c]);
+  const __m512i vcomp =
+      _mm512_mask_blend_epi32(kSecond, _mm512_set1_epi32(ch[0].comp), _mm512_set1_epi32(ch[G - 1].comp));
+  const __m512 scale =
+      _mm512_mask_blend_ps(kSecond, _mm512_set1_ps(ch[0].scale), _mm512_set1_ps(ch[G - 1].scale));
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
+  const __m512i fill = _mm512_set1_epi8(static_cast<char>(g.x_zp)),
+                flip = _mm512_set1_epi8(static_cast<char>(g.flip));
+  const __m512i fill_flipped = _mm512_xor_si512(fill, flip);
+  const int64_t oh = g.oh, ow = g.ow, h = g.h, w = g.w;
+  for (int64_t ox = 0; ox < ow; ox += 16 / G) {
+    // Input columns ox * S - pw + b, b < 64: the in-plane ones are loaded, the rest are the zero point.
+    const int64_t col0 = ox * S - g.pw;
+    const int64_t lo = col0 < 0 ? -col0 : 0, hi = w - col0 < 64 ? w - col0 : 64;
+    const __mmask64 m = hi > lo ? low_bytes(hi) & ~low_bytes(lo) : 0;
+    const int left = static_cast<int>(ow - ox < 16 / G ? ow - ox : 16 / G);
+    for (int64_t oy = 0; oy < oh; oy += R) {
+      const int rows = static_cast<int>(oh - oy < R ? oh - oy : R);
       __m512i acc[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[r] = vcomp;
-      const uint8_t* src = in + oy * S * wp + ox * S;
-#pragma GCC unroll 12
-      for (int ir = 0; ir < (R - 1) * S + 3; ++ir) {
-        const __m512i v =
-            _mm512_shuffle_epi8(_mm512_permutexvar_epi32(idx, _mm512_loadu_si512(src + ir * wp)), shuf);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; ++r) {
-          const int i = ir - r * S;
-          if (i >= 0 && i < 3) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wr[i]);
+      const int64_t iy0 = oy * S - g.ph;
+#pragma GCC unroll 20
+      for (int ir = 0; ir < (R - 1) * S + K; ++ir) {
+        const int64_t iy = iy0 + ir;
+        __m512i a = fill_flipped, b = fill_flipped;
+        if (static_cast<uint64_t>(iy) < static_cast<uint64_t>(h)) {
+          a = _mm512_xor_si512(_mm512_mask_loadu_epi8(fill, m, ch[0].in + iy * w + col0), flip);
+          if (G == 2)
+            b = _mm512_xor_si512(_mm512_mask_loadu_epi8(fill, m, ch[G - 1].in + iy * w + col0), flip);
+        }
+#pragma GCC unroll 2
+        for (int c = 0; c < C; ++c) {
+          const __m512i v =
+              G == 2 ? _mm512_permutex2var_epi8(a, idx[c], b) : _mm512_permutexvar_epi8(idx[c], a);
+#pragma GCC unroll 8
+          for (int r = 0; r < R; ++r) {
+            const int i = ir - r * S;
+            if (i >= 0 && i < K) acc[r] = _mm512_dpbusd_epi32(acc[r], v, wv[i][c]);
+          }
         }
       }
-      const int left = static_cast<int>(ow - ox < 16 ? ow - ox : 16);
-      for (int r = 0; r < rows; ++r)
-        store16(y + (oy + r) * ow + ox, requantize16(acc[r], mult, hi, zp, vqmin, vqmax), left);
+#pragma GCC unroll 2
+      for (int r0 = 0; r0 < R; r0 += 4) {
+        if (r0 >= rows) break;
+        const __m512i q =
+            pack4(requant_f32(acc[r0], scale), requant_f32(acc[r0 + 1], scale),
+                  requant_f32(acc[r0 + 2], scale), requant_f32(acc[r0 + 3], scale), zp16, y_signed);
+        const __m128i part[4] = {_mm512_castsi512_si128(q), _mm512_extracti32x4_epi32(q, 1),
+                                 _mm512_extracti32x4_epi32(q, 2), _mm512_extracti32x4_epi32(q, 3)};
+        for (int r = 0; r < 4 && r0 + r < rows; ++r) {
+          const int64_t at = (oy + r0 + r) * ow + ox;
+          store16(ch[0].y + at, part[r], left);
+          if (G == 2) store16(ch[1].y + at, _mm_srli_si128(part[r], 8), left);
+        }
+      }
     }
   }
 }
 
 }  // namespace
 
-void qdw3x3_avx512vnni(const uint8_t* in, int64_t wp, int stride, const int8_t* w9, int32_t comp, double mult,
-                       int32_t y_zp, int32_t qmin, int32_t qmax, uint8_t* y, int64_t oh, int64_t ow) {
-  if (stride == 1)
-    qdw3x3<1>(in, wp, w9, comp, mult, y_zp, qmin, qmax, y, oh, ow);
-  else
-    qdw3x3<2>(in, wp, w9, comp, mult, y_zp, qmin, qmax, y, oh, ow);
+void qdw_avx512vbmi(const QDwChannel* ch, int g, const QDwGeometry& geom, int32_t y_zp, bool y_signed) {
+  const int key = (geom.k == 5) * 4 + (geom.stride == 2) * 2 + (g == 2);
+  switch (key) {
+    case 0:
+      return qdw<3, 1, 1>(ch, geom, y_zp, y_signed);
+    case 1:
+      return qdw<3, 1, 2>(ch, geom, y_zp, y_signed);
+    case 2:
+      return qdw<3, 2, 1>(ch, geom, y_zp, y_signed);
+    case 3:
+      return qdw<3, 2, 2>(ch, geom, y_zp, y_signed);
+    case 4:
+      return qdw<5, 1, 1>(ch, geom, y_zp, y_signed);
+    case 5:
+      return qdw<5, 1, 2>(ch, geom, y_zp, y_signed);
+    case 6:
+      return qdw<5, 2, 1>(ch, geom, y_zp, y_signed);
+    default:
+      return qdw<5, 2, 2>(ch, geom, y_zp, y_signed);
+  }
+}
+
+namespace {
+
+template <class Requant>
+void requant_loop(const int32_t* acc, int64_t n, int32_t y_zp, bool y_signed, uint8_t* y, Requant rq) {
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
+  for (int64_t i = 0; i < n; i += 64) {
+    const __m512i* a = reinterpret_cast<const __m512i*>(acc + i);
+    _mm512_storeu_si512(
+        y + i, pack4(rq(_mm512_loadu_si512(a)), rq(_mm512_loadu_si512(a + 1)), rq(_mm512_loadu_si512(a + 2)),
+                     rq(_mm512_loadu_si512(a + 3)), zp16, y_signed));
+  }
+}
+
+}  // namespace
+
+void qrequant_f32_avx512vnni(const int32_t* acc, int64_t n, float scale, int32_t y_zp, bool y_signed,
+                             uint8_t* y) {
+  const __m512 s = _mm512_set1_ps(scale), hi = requant_hi(y_zp, y_signed);
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) { return requant_f32(a, s, hi); });
+}
+
+void qrequant_fixed_avx512vnni(const int32_t* acc, int64_t n, int32_t mult, int32_t shift, int32_t y_zp,
+                               bool y_signed, uint8_t* y) {
+  // (acc * mult + 2^(shift-1)) >> shift on even and odd lanes (vpmuldq), shift >= 31: fits in int32.
+  const __m512i m = _mm512_set1_epi64(mult), rnd = _mm512_set1_epi64(int64_t{1} << (shift - 1));
+  const __m128i cnt = _mm_cvtsi32_si128(shift);
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) {
+    const __m512i even = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), rnd), cnt);
+    const __m512i odd =
+        _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), m), rnd), cnt);
+    return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, _MM_PERM_CDAB);
+  });
+}
+
+void qrequant_double_avx512vnni(const int32_t* acc, int64_t n, double mult, int32_t y_zp, bool y_signed,
+                                uint8_t* y) {
+  const int rn = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512d m = _mm512_set1_pd(mult);
+  const __m512d hi = _mm512_set1_pd(static_cast<double>((y_signed ? 127 : 255) - y_zp));
+  requant_loop(acc, n, y_zp, y_signed, y, [&](__m512i a) {
+    const __m512d lo_v = _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(a)), m), hi);
+    const __m512d hi_v =
+        _mm512_min_pd(_mm512_mul_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(a, 1)), m), hi);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvt_roundpd_epi32(lo_v, rn)),
+                              _mm512_cvt_roundpd_epi32(hi_v, rn), 1);
+  });
 }
 
 }  // namespace verge

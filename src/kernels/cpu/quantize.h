@@ -20,4 +20,8 @@ struct QBinaryParams {
 };
 void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinaryParams& p, uint8_t* y);
 
+// verge.QLut: y[i] = table[x[i]] for n bytes (256-byte table). Needs AVX512-VBMI: the table sits in four
+// registers, two vpermt2b look up the low and high halves and the byte's top bit picks one.
+void qlut_avx512vbmi(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y);
+
 }  // namespace verge

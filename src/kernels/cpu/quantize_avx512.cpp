@@ -51,4 +51,24 @@ void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinary
   }
 }
 
+namespace {
+__attribute__((target("avx512vbmi"))) inline __m512i lut256(__m512i v, __m512i t0, __m512i t1, __m512i t2,
+                                                            __m512i t3) {
+  const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1), hi = _mm512_permutex2var_epi8(t2, v, t3);
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi);
+}
+}  // namespace
+
+__attribute__((target("avx512vbmi"))) void qlut_avx512vbmi(const uint8_t* x, int64_t n, const uint8_t* table,
+                                                           uint8_t* y) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(y + i, lut256(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
+  if (i < n) {
+    const __mmask64 m = (__mmask64{1} << (n - i)) - 1;
+    _mm512_mask_storeu_epi8(y + i, m, lut256(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
+  }
+}
+
 }  // namespace verge

@@ -87,6 +87,24 @@ class QBinary final : public Kernel {
   QBinaryParams p_;
 };
 
+// verge.QLut with the table in registers (qlut_avx512vbmi), 16 KiB chunks across threads.
+class QLutVbmi final : public Kernel {
+ public:
+  Status run(const RunContext& c) override {
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    const auto* table = static_cast<const uint8_t*>(c.input(1).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    const int64_t n = c.input(0).numel();
+    constexpr int64_t kChunk = 16 * 1024;
+    parallel_for(c.pool, (n + kChunk - 1) / kChunk, 4, [&](int64_t lo, int64_t hi) {
+      const int64_t i0 = lo * kChunk, i1 = std::min(n, hi * kChunk);
+      qlut_avx512vbmi(x + i0, i1 - i0, table, y + i0);
+    });
+    return Status::ok();
+  }
+  const char* name() const override { return "qlut_avx512vbmi"; }
+};
+
 class MaxPoolInt8 final : public Kernel {
  public:
   static constexpr int64_t kMaxWidth = 4096;
@@ -157,6 +175,11 @@ bool accepts_qbinary_avx512(const PrepareContext& c) {
   return c.node().op == OpId::QAdd || c.node().op == OpId::QMul;
 }
 std::unique_ptr<Kernel> make_qbinary_avx512(const ir::Node&) { return std::make_unique<QBinary>(); }
+
+bool accepts_qlut_avx512vbmi(const PrepareContext& c) {
+  return c.node().op == OpId::QLut && shape_numel(c.shape(1)) == 256 && __builtin_cpu_supports("avx512vbmi");
+}
+std::unique_ptr<Kernel> make_qlut_avx512vbmi(const ir::Node&) { return std::make_unique<QLutVbmi>(); }
 
 bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();

@@ -267,7 +267,8 @@ class ConvIntegerKernel final : public Kernel {
 };
 
 // QLinearConv: the integer core into scratch, then per element (quant_math.h)
-//   y = requantize(wrap_int32(acc + B[m]), x_scale * w_scale[m] / y_scale, y_zero_point).
+//   y = requantize_f32(wrap_int32(acc + B[m]), requant_scale_f32(x_scale, w_scale[m], y_scale),
+//   y_zero_point).
 class QLinearConvKernel final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -276,7 +277,7 @@ class QLinearConvKernel final : public Kernel {
     if (!dispatch(Int8Types{}, c.output(0).dtype, [&]<class Q>() { out_fn_ = &requantize_out<Q>; }))
       return c.unsupported_dtype(c.output(0).dtype);
     w_zp_.assign(static_cast<size_t>(layout_.M), 0);
-    mult_.assign(static_cast<size_t>(layout_.M), 0.0);
+    mult_.assign(static_cast<size_t>(layout_.M), 0.f);
     c.request_scratch(static_cast<size_t>(shape_numel(c.output(0).shape)) * sizeof(int32_t));
     return Status::ok();
   }
@@ -287,7 +288,7 @@ class QLinearConvKernel final : public Kernel {
     const Tensor& w_scale = c.input(4);
     for (size_t m = 0; m < mult_.size(); ++m)
       mult_[m] =
-          quant::requant_multiplier(x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m], y_scale);
+          quant::requant_scale_f32(x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m], y_scale);
     auto* acc = static_cast<int32_t*>(c.scratch);
     core_(layout_, c.input(0), c.input(3), load_single(c, 2), w_zp_.data(), acc);
     out_fn_(c, layout_, acc, mult_);
@@ -297,7 +298,7 @@ class QLinearConvKernel final : public Kernel {
  private:
   template <class Q>
   static void requantize_out(const RunContext& c, const ConvLayout& L, const int32_t* acc,
-                             const std::vector<double>& mult) {
+                             const std::vector<float>& mult) {
     const int32_t y_zp = load_single(c, 7);
     const int32_t* bias = c.has_input(8) ? c.input(8).data<int32_t>() : nullptr;
     Q* y = c.output(0).data<Q>();
@@ -306,14 +307,14 @@ class QLinearConvKernel final : public Kernel {
       for (int64_t m = 0; m < L.M; ++m)
         for (int64_t o = 0; o < L.out_size; ++o, ++i) {
           const int32_t a = bias ? wrap_int32(int64_t{acc[i]} + bias[m]) : acc[i];
-          y[i] = quant::requantize<Q>(a, mult[static_cast<size_t>(m)], y_zp);
+          y[i] = quant::requantize_f32<Q>(a, mult[static_cast<size_t>(m)], y_zp);
         }
   }
   ConvLayout layout_;
   ConvCoreFn core_ = nullptr;
-  void (*out_fn_)(const RunContext&, const ConvLayout&, const int32_t*, const std::vector<double>&) = nullptr;
+  void (*out_fn_)(const RunContext&, const ConvLayout&, const int32_t*, const std::vector<float>&) = nullptr;
   std::vector<int32_t> w_zp_;
-  std::vector<double> mult_;
+  std::vector<float> mult_;
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -434,7 +435,7 @@ class MatMulIntegerKernel final : public Kernel {
 };
 
 // QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp): the integer core into scratch, then
-//   y = requantize(acc, a_scale[row] * b_scale[col] / y_scale, y_zp)   (quant_math.h).
+//   y = requantize_f32(acc, requant_scale_f32(a_scale[row], b_scale[col], y_scale), y_zp)   (quant_math.h).
 class QLinearMatMulKernel final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
@@ -472,7 +473,7 @@ class QLinearMatMulKernel final : public Kernel {
         for (int64_t n = 0; n < L.N; ++n) {
           const float sb = b_scale[k.b_scale_off_[static_cast<size_t>(ib * L.N + n)]];
           const int64_t i = (bo * L.M + m) * L.N + n;
-          y[i] = quant::requantize<Q>(acc[i], quant::requant_multiplier(sa, sb, y_scale), y_zp);
+          y[i] = quant::requantize_f32<Q>(acc[i], quant::requant_scale_f32(sa, sb, y_scale), y_zp);
         }
       }
     }

@@ -29,6 +29,25 @@
 //            given, x_scale per row for QLinearMatMul)
 //     v    = double(acc) * mult                                       (one IEEE double multiply)
 //     y    = saturate<Q>(round_half_even(v), y_zp)
+//   This double-precision form is `requantize` below. QLinearConv and QLinearMatMul use the float32
+//   form (`requantize_f32`, the scheme of ONNX Runtime's MLAS), see "Requantization schemes".
+//
+// Requantization schemes (per output element, acc = the wrapped int32 accumulator above):
+//   float32 (requantize_f32; what QLinearConv / QLinearMatMul compute):
+//     scale = float(float(x_scale * w_scale) / y_scale)            (IEEE float32 multiply, then divide)
+//     v     = float(acc) * scale            (int32 -> float32 rounds to nearest-even; one float32 multiply)
+//     y     = saturate<Q>(round_half_even(v), y_zp)
+//     On x86 this is cvtdq2ps, mulps, minps, cvtps2dq: the cheapest exact-to-define vector form, and
+//     bit-identical to ONNX Runtime's MLAS requantization (same scale expression, same roundings).
+//   fixed point (requantize_fixed; gemmlowp/TFLite-style multiplier, single rounding):
+//     mult in (0, 2^30) is written m = M * 2^-s with M = round_half_even(frac * 2^31) in [2^30, 2^31)
+//     (frac, e = frexp(mult), s = 31 - e; M = 2^31 after rounding becomes 2^30 with s - 1), s <= 62;
+//     a mult below 2^-31 gives M = 0 (every result rounds to 0).
+//     y = saturate<Q>((int64(acc) * M + 2^(s-1)) >> s, y_zp)      (arithmetic shift: round half up)
+//     One rounding of the exact 64-bit product (TFLite rounds twice: the doubling high multiply, then
+//     the power-of-two division). |error| vs the exact acc * mult is <= 0.5 + |acc * mult| * 2^-31.
+//     On AVX-512 it needs even/odd vpmuldq, 64-bit adds and shifts: more instructions than float32
+//     (bench/micro/qrequant.cpp measures all three); it is the natural form for NEON (sqrdmulh).
 #pragma once
 
 #include <cmath>
@@ -85,6 +104,38 @@ inline double requant_multiplier(float in_scale, float w_scale, float out_scale)
 template <class Q>
 inline Q requantize(int32_t acc, double multiplier, int32_t zp) {
   return saturate<Q>(round_half_even(static_cast<double>(acc) * multiplier), zp);
+}
+
+// float32 requantization (see "Requantization schemes"); the scale expression is ONNX Runtime's.
+inline float requant_scale_f32(float in_scale, float w_scale, float out_scale) {
+  const float product = in_scale * w_scale;  // rounded to float before the division
+  return product / out_scale;
+}
+template <class Q>
+inline Q requantize_f32(int32_t acc, float scale, int32_t zp) {
+  const float v = static_cast<float>(acc) * scale;
+  return saturate<Q>(round_half_even(static_cast<double>(v)), zp);
+}
+
+// Fixed-point requantization (see "Requantization schemes").
+struct FixedMultiplier {
+  int32_t mult = 0;    // [2^30, 2^31), or 0
+  int32_t shift = 31;  // total right shift s, 1 <= s <= 62
+};
+// mult must be finite and in (0, 2^30).
+inline FixedMultiplier fixed_multiplier(double mult) {
+  int e = 0;
+  const double frac = std::frexp(mult, &e);  // mult = frac * 2^e, frac in [0.5, 1)
+  int64_t m = static_cast<int64_t>(round_half_even(std::ldexp(frac, 31)));
+  int s = 31 - e;
+  if (m == (int64_t{1} << 31)) m >>= 1, --s;
+  if (s > 62) return {0, 31};
+  return {static_cast<int32_t>(m), s};
+}
+template <class Q>
+inline Q requantize_fixed(int32_t acc, FixedMultiplier f, int32_t zp) {
+  const int64_t v = (int64_t{acc} * f.mult + (int64_t{1} << (f.shift - 1))) >> f.shift;  // |v| < 2^61
+  return saturate<Q>(static_cast<double>(v), zp);
 }
 
 }  // namespace verge::ref::quant
