@@ -264,8 +264,7 @@ TEST(TrainData, ImageFolderDecodesResizesNormalizes) {
   ASSERT_TRUE(rgb28.is_ok()) << rgb28.status().to_string();
   auto refused = train::train_classifier(student, *rgb28, {});
   ASSERT_FALSE(refused.is_ok());
-  EXPECT_NE(refused.status().to_string().find("3x28x28"), std::string::npos)
-      << refused.status().to_string();
+  EXPECT_NE(refused.status().to_string().find("3x28x28"), std::string::npos) << refused.status().to_string();
   EXPECT_FALSE(train::parse_preprocess("size=0x4").is_ok());
   EXPECT_FALSE(train::parse_preprocess("std=0").is_ok());
   EXPECT_FALSE(train::parse_preprocess("sharpen").is_ok());
