@@ -39,7 +39,10 @@ Status check_data(const Network<float>& net, const LabeledImages& data) {
         "dataset inputs and labels (or float32 targets) differ in count, or it has neither");
   const ir::ValueType& t = net.input_type(0);
   const bool squeeze = s.size() == 4 && s[1] == 1 && t.has_shape && t.dims.size() == 3;
-  if (t.has_shape && !squeeze && t.dims.size() != s.size())
+  bool fits = !t.has_shape || squeeze || t.dims.size() == s.size();
+  for (size_t d = 1; fits && t.has_shape && !squeeze && d < s.size(); ++d)
+    fits = !t.dims[d].is_fixed() || t.dims[d].value == s[d];
+  if (!fits)
     return Status::invalid_argument(fmt::format("model input is {}; the data's samples are {}", t.to_string(),
                                                 shape_to_string(Shape(s.begin() + 1, s.end()))));
   return Status::ok();

@@ -256,6 +256,15 @@ TEST(TrainData, ImageFolderDecodesResizesNormalizes) {
   auto broken = train::load_training_data(dir.string(), "train", 0, *pre);
   ASSERT_FALSE(broken.is_ok());
   EXPECT_NE(broken.status().to_string().find("broken.png"), std::string::npos) << broken.status().to_string();
+  fs::remove(dir / "bee" / "broken.png");
+  // RGB samples for a one-channel model: refused before training, naming both shapes.
+  auto student = onnx_io::load_model(test::test_data("fmnist_student_init.onnx")).value();
+  auto rgb28 =
+      train::load_training_data(dir.string(), "train", 0, train::parse_preprocess("size=28x28").value());
+  ASSERT_TRUE(rgb28.is_ok()) << rgb28.status().to_string();
+  auto refused = train::train_classifier(student, *rgb28, {});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_NE(refused.status().to_string().find("3x28x28"), std::string::npos) << refused.status().to_string();
   EXPECT_FALSE(train::parse_preprocess("size=0x4").is_ok());
   EXPECT_FALSE(train::parse_preprocess("std=0").is_ok());
   EXPECT_FALSE(train::parse_preprocess("sharpen").is_ok());
