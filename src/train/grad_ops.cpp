@@ -12,6 +12,7 @@
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
+#include "train/broadcast.h"
 #include "train/conv2d.h"
 #include "train/gemm_train.h"
 #include "train/grad_ops_nn.h"
@@ -32,52 +33,8 @@ Status need_rank(const OpCtx<T>& c, size_t i, int rank) {
 // Elementwise loops split over the pool in ranges of at least this many elements.
 constexpr int64_t kElementGrain = 16384;
 
-// Multidirectional (numpy) broadcasting: output shape and per-input element strides (0 on broadcast dims).
-Result<Shape> broadcast_shape(const Shape& a, const Shape& b) {
-  const size_t r = std::max(a.size(), b.size());
-  Shape out(r);
-  for (size_t i = 0; i < r; ++i) {
-    const int64_t da = i + a.size() >= r ? a[i + a.size() - r] : 1;
-    const int64_t db = i + b.size() >= r ? b[i + b.size() - r] : 1;
-    if (da != db && da != 1 && db != 1)
-      return Status::invalid_model(
-          fmt::format("shapes {} and {} do not broadcast", shape_to_string(a), shape_to_string(b)));
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
-}
-
-std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
-  std::vector<int64_t> st(out.size(), 0);
-  int64_t stride = 1;
-  for (size_t k = 0; k < s.size(); ++k) {
-    const size_t i = s.size() - 1 - k, o = out.size() - 1 - k;
-    st[o] = s[i] == 1 ? 0 : stride;
-    stride *= s[i];
-  }
-  return st;
-}
-
-// Calls f(out_index, index_in_a, index_in_b) over every output element in order.
-template <class F>
-void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, F&& f) {
-  const auto sa = broadcast_strides(a, out), sb = broadcast_strides(b, out);
-  const int64_t n = shape_numel(out);
-  std::vector<int64_t> idx(out.size(), 0);
-  int64_t ia = 0, ib = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    f(i, ia, ib);
-    for (size_t d = out.size(); d-- > 0;) {
-      ++idx[d];
-      ia += sa[d];
-      ib += sb[d];
-      if (idx[d] < out[d]) break;
-      ia -= sa[d] * out[d];
-      ib -= sb[d] * out[d];
-      idx[d] = 0;
-    }
-  }
-}
+using bcast::broadcast_shape;
+using bcast::for_each_broadcast;
 
 // ---- elementwise ----
 
