@@ -9,6 +9,7 @@
 
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
+#include "train/fake_quant.h"
 
 namespace verge::train {
 namespace {

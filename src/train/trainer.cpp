@@ -62,7 +62,8 @@ std::vector<int64_t> shuffled_order(int64_t n, uint64_t seed, int64_t epoch) {
 }
 
 Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const LabeledImages& data,
-                                                 const TrainOptions& options, const StepCallback& on_step) {
+                                                 const TrainOptions& options, const StepCallback& on_step,
+                                                 const TrainHooks& hooks) {
   if (options.epochs < 1 || options.batch_size < 1 || options.threads < 1)
     return Status::invalid_argument("epochs, batch size and threads must be >= 1");
   VERGE_ASSIGN_OR_RETURN(auto optimizer, Optimizer::create(options.optimizer));
@@ -88,8 +89,12 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
     for (int64_t b0 = 0; b0 < n; b0 += options.batch_size) {
       const int64_t b1 = std::min(n, b0 + options.batch_size);
       gather(*net, data, order, b0, b1, x, labels);
+      if (hooks.before_forward) VERGE_RETURN_IF_ERROR(hooks.before_forward(*net));
       VERGE_RETURN_IF_ERROR(net->forward(std::span<const Buf<float>>(&x, 1)));
-      VERGE_ASSIGN_OR_RETURN(double loss, softmax_cross_entropy(net->output(0), labels, &dlogits, &correct));
+      const std::span<const int64_t> samples(order.data() + b0, static_cast<size_t>(b1 - b0));
+      VERGE_ASSIGN_OR_RETURN(double loss,
+                             hooks.loss ? hooks.loss(net->output(0), samples, labels, dlogits, correct)
+                                        : softmax_cross_entropy(net->output(0), labels, &dlogits, &correct));
       if (!std::isfinite(loss))
         return Status::out_of_range(
             fmt::format("loss is {} at epoch {}, sample {}; lower the learning rate", loss, epoch + 1, b0));
@@ -97,6 +102,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       output_grads[0] = std::move(dlogits);
       VERGE_RETURN_IF_ERROR(net->backward(output_grads));
       dlogits = std::move(output_grads[0]);
+      if (hooks.before_step) VERGE_RETURN_IF_ERROR(hooks.before_step(*net));
       optimizer->step(params, grads);
       if (on_step)
         on_step(epoch, b1, loss_sum / static_cast<double>(b1),

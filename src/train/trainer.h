@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "io/idx.h"
@@ -37,12 +38,29 @@ struct EpochStats {
 // Called after every step: epoch (0-based), samples done in this epoch, running mean loss and accuracy.
 using StepCallback = std::function<void(int64_t epoch, int64_t done, double loss, double accuracy)>;
 
+template <class T>
+class Network;
+
+// Optional customizations of a training step; empty members keep the default behaviour.
+struct TrainHooks {
+  // Replaces cross-entropy (distillation): `samples` are the dataset indices of the batch's rows, `labels`
+  // their labels. Returns the batch loss, writes d(loss)/d(logits) into `dlogits` (resized by the hook)
+  // and adds the rows it counts as correct to `correct` (shown as training accuracy).
+  std::function<Result<double>(const Buf<float>& logits, std::span<const int64_t> samples,
+                               std::span<const int64_t> labels, Buf<float>& dlogits, int64_t& correct)>
+      loss;
+  // Before each forward pass, and after backward before the optimizer step (QAT swaps fake-quantized and
+  // master weights here). Errors stop training.
+  std::function<Status(Network<float>&)> before_forward, before_step;
+};
+
 // Trains `model`'s parameters (see network.h) in place and returns per-epoch statistics. The model must
 // have one float image input and a logits output [B, classes]. Errors: InvalidArgument for bad options or
 // data that does not fit the model, Unsupported for ops training cannot differentiate yet.
 Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const LabeledImages& data,
                                                  const TrainOptions& options,
-                                                 const StepCallback& on_step = {});
+                                                 const StepCallback& on_step = {},
+                                                 const TrainHooks& hooks = {});
 
 struct EvalStats {
   double loss = 0, accuracy = 0;

@@ -12,7 +12,7 @@ namespace verge::cli {
 Action add_train(CLI::App& app) {
   struct Opts {
     std::string model, data, out, split = "train";
-    int64_t limit = 0;
+    int64_t limit = 0, labeled = 0;
     int threads = 1;
     bool json = false;
     train::TrainOptions train;
@@ -41,12 +41,16 @@ Action add_train(CLI::App& app) {
   c->add_option("--seed", o->train.seed, "shuffling seed (default 0)");
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
+  c->add_option("--labeled", o->labeled,
+                "use the labels of the first N training samples only (train: those N samples only)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());
-    auto ds = load_idx_dataset(o->data, o->split, o->limit);
+    const int64_t limit = o->labeled > 0 && (o->limit <= 0 || o->labeled < o->limit) ? o->labeled : o->limit;
+    auto ds = load_idx_dataset(o->data, o->split, limit);
     if (!ds.is_ok()) return report_error(ds.status());
     o->train.threads = o->threads;
     const int64_t n = ds->images.dim(0);
