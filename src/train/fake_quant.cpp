@@ -125,6 +125,7 @@ std::vector<float> fake_quantize_weight(std::span<float> w, const Shape& shape, 
 
 void fake_quantize_bias(std::span<float> b, float input_scale, std::span<const float> weight_scales,
                         float beta) {
+  if (beta == 0.f) return;  // the bias does not contribute
   for (size_t i = 0; i < b.size(); ++i) {
     const float s = input_scale * weight_scales[weight_scales.size() == 1 ? 0 : i];
     const float x = b[i] * beta;
