@@ -414,8 +414,9 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   std::map<std::string, TensorStats> local_stats;
   std::map<std::string, TensorStats>& stats = o.stats_cache ? *o.stats_cache : local_stats;
   std::vector<std::string> missing;
+  auto fixed = [&](const std::string& name) { return o.fixed_ranges && o.fixed_ranges->count(name) > 0; };
   for (const std::string& name : act_names)
-    if (!stats.count(name)) missing.push_back(name);
+    if (!stats.count(name) && !fixed(name)) missing.push_back(name);
   const int64_t samples = calibration.dim(0);
   if (!missing.empty()) {
     VERGE_ASSIGN_OR_RETURN(ExposedRunner fp32_runner, ExposedRunner::create(model, missing, o.threads));
@@ -513,7 +514,7 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   };
   for (ValueId v : m.acts) {
     const std::string name = g.value(v).name;
-    Range r = compute_range(stats.at(name), o.calib);
+    Range r = fixed(name) ? o.fixed_ranges->at(name) : compute_range(stats.at(name), o.calib);
     const NodeId pr = g.value(v).producer;
     if (pr >= 0 && g.nodes[static_cast<size_t>(pr)].op == OpId::Softmax) r = {0.f, 1.f};
     const ActParams p = make_params(v, r);

@@ -43,6 +43,9 @@ struct QuantizeOptions {
   // Statistics by tensor name, reused across calls on the same model and data (mixed-precision search):
   // tensors found here are not calibrated again; new ones are added. Not owned; may be null.
   std::map<std::string, TensorStats>* stats_cache = nullptr;
+  // Activation ranges by tensor name used instead of calibration (QAT export keeps the ranges it trained
+  // with); tensors not listed are calibrated. Not owned; may be null.
+  const std::map<std::string, Range>* fixed_ranges = nullptr;
 };
 
 struct TensorQuantInfo {

@@ -14,6 +14,7 @@
 #include "ir/conv_geometry.h"
 #include "train/broadcast.h"
 #include "train/conv2d.h"
+#include "train/fake_quant.h"
 #include "train/gemm_train.h"
 #include "train/grad_ops_nn.h"
 

@@ -215,7 +215,10 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       if (options.hooks.before_step) VERGE_RETURN_IF_ERROR(options.hooks.before_step(step, *net, *optimizer));
       VERGE_RETURN_IF_ERROR(net->forward(std::span<const Buf<float>>(&x, 1)));
       double loss = 0;
-      if (options.loss == "ce") {
+      if (options.hooks.loss) {
+        const std::span<const int64_t> samples(order.data() + b0, static_cast<size_t>(b1 - b0));
+        VERGE_ASSIGN_OR_RETURN(loss, options.hooks.loss(net->output(0), samples, labels, dout, correct));
+      } else if (options.loss == "ce") {
         VERGE_ASSIGN_OR_RETURN(loss, softmax_cross_entropy(net->output(0), labels, &dout, &correct));
       } else {
         if (data.targets.rank() == 0) {
@@ -236,6 +239,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       output_grads[0] = std::move(dout);
       VERGE_RETURN_IF_ERROR(net->backward(output_grads));
       dout = std::move(output_grads[0]);
+      if (options.hooks.before_update) VERGE_RETURN_IF_ERROR(options.hooks.before_update(*net));
       optimizer->step(params, grads);
       if (options.hooks.after_step) VERGE_RETURN_IF_ERROR(options.hooks.after_step(step, *net, *optimizer));
       ++step;

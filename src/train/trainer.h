@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "io/idx.h"
 #include "ir/graph.h"
+#include "train/buffer.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
@@ -20,12 +22,22 @@ namespace verge::train {
 template <class T>
 class Network;
 
-// Optional hooks around every optimizer step (used by pruning, prune.h). `step` counts optimizer steps
-// over the whole run, from 0 for the first batch of the first epoch. before_step runs before that step's
-// forward pass, after_step after its parameter update; both may change the parameters and the
-// optimizer's state. An error stops training and is returned by train_classifier.
+// Optional customizations of every training step; empty members keep the default behaviour. An error from
+// any of them stops training and is returned by train_classifier.
 struct StepHooks {
-  std::function<Status(int64_t step, Network<float>&net, Optimizer&optimizer)> before_step, after_step;
+  // `step` counts optimizer steps over the whole run, from 0 for the first batch of the first epoch.
+  // before_step runs before that step's forward pass (pruning applies its masks, QAT fake-quantizes the
+  // weights), after_step after its parameter update; both may change the parameters and the optimizer's
+  // state.
+  std::function<Status(int64_t step, Network<float>& net, Optimizer& optimizer)> before_step, after_step;
+  // After backward, right before the parameter update (QAT restores the float master weights here).
+  std::function<Status(Network<float>& net)> before_update;
+  // Replaces the loss (distillation): `samples` are the dataset indices of the batch's rows, `labels`
+  // their labels. Returns the batch loss, writes d(loss)/d(output 0) into `dout` (resized by the hook)
+  // and adds the rows it counts as correct to `correct` (shown as training accuracy).
+  std::function<Result<double>(const Buf<float>& output, std::span<const int64_t> samples,
+                               std::span<const int64_t> labels, Buf<float>& dout, int64_t& correct)>
+      loss;
 };
 
 // Permutation of [0, n) for `epoch` under `seed`.

@@ -13,7 +13,7 @@ namespace verge::cli {
 Action add_train(CLI::App& app) {
   struct Opts {
     std::string model, data, out, split = "train", augment, preprocess;
-    int64_t limit = 0;
+    int64_t limit = 0, labeled = 0;
     int threads = 1;
     bool json = false;
     train::TrainOptions train;
@@ -54,6 +54,9 @@ Action add_train(CLI::App& app) {
                 "image folders: size=HxW,gray,mean=M[:M:M],std=S[:S:S] (pixels scaled to [0,1] first)");
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
+  c->add_option("--labeled", o->labeled,
+                "use the labels of the first N training samples only (train: those N samples only)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy, wall and CPU seconds as JSON");
   return [o]() -> int {
@@ -64,7 +67,8 @@ Action add_train(CLI::App& app) {
     auto aug = train::parse_augment(o->augment);
     if (!aug.is_ok()) return report_error(aug.status());
     o->train.augment = *aug;
-    auto ds = train::load_training_data(o->data, o->split, o->limit, *pre);
+    const int64_t limit = o->labeled > 0 && (o->limit <= 0 || o->labeled < o->limit) ? o->labeled : o->limit;
+    auto ds = train::load_training_data(o->data, o->split, limit, *pre);
     if (!ds.is_ok()) return report_error(ds.status());
     o->train.threads = o->threads;
     const int64_t n = ds->images.dim(0);

@@ -21,6 +21,8 @@ Action add_export(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_optimize(CLI::App& app);
 Action add_train(CLI::App& app);
+Action add_distill(CLI::App& app);
+Action add_qat(CLI::App& app);
 Action add_keygen(CLI::App& app);
 Action add_pack(CLI::App& app);
 Action add_verify(CLI::App& app);

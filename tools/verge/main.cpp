@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   add(verge::cli::add_eval);
   add(verge::cli::add_optimize);
   add(verge::cli::add_train);
+  add(verge::cli::add_distill);
+  add(verge::cli::add_qat);
   add(verge::cli::add_keygen);
   add(verge::cli::add_pack);
   add(verge::cli::add_verify);

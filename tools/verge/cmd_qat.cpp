@@ -1,0 +1,93 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "import/onnx/importer.h"
+#include "io/idx.h"
+#include "train/data.h"
+#include "quantize/calib_data.h"
+#include "train/qat.h"
+#include "train_flags.h"
+
+namespace verge::cli {
+
+Action add_qat(CLI::App& app) {
+  struct Opts {
+    std::string model, data, out, calib, method = "minmax", split = "train";
+    int64_t calib_size = 512;
+    double percentile = 99.999;
+    bool per_tensor = false, json = false;
+    std::vector<std::string> exclude;
+    train::QatOptions qat;
+  };
+  auto o = std::make_shared<Opts>();
+  o->qat.train.optimizer.kind = "adam";
+  o->qat.train.optimizer.lr = 1e-5f;
+  CLI::App* c = app.add_subcommand(
+      "qat",
+      "Quantization-aware training: fine-tune with the int8 QDQ scheme of `verge quantize`, export QDQ ONNX");
+  c->add_option("model", o->model,
+                "fp32 ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
+      ->required();
+  c->add_option("--data", o->data,
+                "training data: directory with {train,t10k}-images-idx3-ubyte[.gz] and labels")
+      ->required();
+  c->add_option("-o,--output", o->out, "quantized .onnx file (QuantizeLinear/DequantizeLinear)")->required();
+  c->add_option("--calib", o->calib, "calibration data as for `verge quantize` (default: --data)");
+  c->add_option("--calib-size", o->calib_size, "calibrate on the first N samples (0 = all; default 512)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--method", o->method, "calibration: minmax | percentile | entropy | mse")
+      ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
+  c->add_option("--percentile", o->percentile, "percentile kept by --method percentile")
+      ->check(CLI::Range(50.0, 100.0));
+  c->add_flag("--per-tensor", o->per_tensor, "int8 weights with one scale per tensor (default per channel)");
+  c->add_option("--exclude", o->exclude, "node names kept in float")->expected(1, -1);
+  c->add_option("--split", o->split, "IDX split to train and (by default) calibrate on: train | test")
+      ->check(CLI::IsMember({"train", "test"}));
+  add_training_flags(c, o->qat.train);
+  c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
+  c->footer("Training defaults for qat: --optimizer adam --lr 1e-5, 1 epoch, batch 64.");
+  return [o]() -> int {
+    auto model = onnx_io::load_model(o->model);
+    if (!model.is_ok()) return report_error(model.status());
+    const ir::Graph& g = model->graph;
+    if (g.inputs.size() != 1)
+      return report_error(Status::invalid_argument("qat needs a model with exactly one input"));
+    IoInfo input;
+    const ir::Value& in = g.value(g.inputs[0]);
+    input.name = in.name;
+    input.has_shape = in.type.has_shape;
+    for (const ir::Dim& d : in.type.dims) input.shape.push_back(d.is_fixed() ? d.value : -1);
+    const std::string calib_path = o->calib.empty() ? o->data : o->calib;
+    auto calib = quant::load_calibration_data(calib_path, input, o->calib_size, o->split);
+    if (!calib.is_ok()) return report_error(calib.status());
+    fmt::print("calibration  {} ({})\n", calib_path, calib->description);
+    auto ds = train::load_training_data(o->data, o->split, 0, train::Preprocess{});
+    if (!ds.is_ok()) return report_error(ds.status());
+    quant::QuantizeOptions& qo = o->qat.quant;
+    qo.calib.method = quant::parse_calib_method(o->method).value();
+    qo.calib.percentile = o->percentile;
+    qo.per_channel = !o->per_tensor;
+    qo.exclude = o->exclude;
+    qo.threads = o->qat.train.threads;
+    EpochProgress bar(o->qat.train.epochs, ds->images.dim(0));
+    auto r = train::quantization_aware_training(*model, *ds, calib->samples, o->qat, std::ref(bar));
+    if (!r.is_ok()) return report_error(r.status());
+    if (Status st = onnx_io::save_model(r->quantized.model, o->out); !st.is_ok()) return report_error(st);
+    nlohmann::json epochs = nlohmann::json::array();
+    for (size_t e = 0; e < r->epochs.size(); ++e) {
+      const train::EpochStats& s = r->epochs[e];
+      fmt::print("epoch {}  loss {:.4f}  train-acc {:.4f}  {:.1f}s\n", e + 1, s.loss, s.accuracy, s.seconds);
+      epochs.push_back(
+          {{"loss", s.loss}, {"accuracy", s.accuracy}, {"seconds", s.seconds}, {"samples", s.samples}});
+    }
+    fmt::print("quantized    {} nodes, output SQNR {:.1f} dB (post-training: {:.1f} dB)\n",
+               r->quantized.report.quantized_nodes.size(), r->quantized.report.output_sqnr_db,
+               r->ptq_report.output_sqnr_db);
+    fmt::print("saved        {}\n", o->out);
+    if (o->json) fmt::print("{}\n", nlohmann::json{{"epochs", epochs}, {"output", o->out}}.dump());
+    return 0;
+  };
+}
+
+}  // namespace verge::cli
