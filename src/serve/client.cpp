@@ -55,6 +55,7 @@ Result<std::unique_ptr<Client>> Client::create(const ClientOptions& options) {
   c->http_->set_read_timeout(options.timeout_seconds, 0);
   c->http_->set_write_timeout(options.timeout_seconds, 0);
   c->http_->set_keep_alive(true);
+  c->http_->set_tcp_nodelay(true);  // see http_server.cpp: avoids Nagle/delayed-ACK stalls on keep-alive
   if (!options.auth_token.empty()) c->http_->set_bearer_token_auth(options.auth_token.c_str());
   return c;
 }
