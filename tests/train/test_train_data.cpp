@@ -149,7 +149,7 @@ TEST(TrainData, NpyRegressionWithMseThroughCli) {
   const std::string out = (dir / "fit.onnx").string();
   auto [code, text] =
       verge_cli("train " + (dir / "linear.onnx").string() + " --data " + dir.string() +
-                " --loss mse --epochs 30 --batch-size 16 --optimizer adam --lr 0.05 --schedule step "
+                " --loss mse --epochs 30 --batch-size 16 --optimizer adam --lr 0.05 --lr-schedule step "
                 "--step-size 10 --gamma 0.5 --json -o " +
                 out);
   ASSERT_EQ(code, 0) << text;

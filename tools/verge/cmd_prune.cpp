@@ -9,6 +9,7 @@
 #include "train/channel_prune.h"
 #include "train/prune.h"
 #include "train/trainer.h"
+#include "train_flags.h"
 
 namespace verge::cli {
 namespace {
@@ -18,7 +19,6 @@ struct Opts {
   std::string structured, criterion = "l1";
   double ratio = 0.5;
   int64_t limit = 0;
-  int threads = 1;
   bool json = false, fold_bn = false;
   train::PolynomialDecay decay;
   train::TrainOptions train;
@@ -164,21 +164,9 @@ Action add_prune(CLI::App& app) {
   c->add_flag("--fold-bn", o->fold_bn,
               "after channel surgery, fold each BatchNormalization into the Conv before it (the inference "
               "runtime does the same fold); fine-tuning then trains the folded Conv");
-  c->add_option("--epochs", o->train.epochs, "fine-tuning passes over the data (0: channel surgery only)")
-      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
-  c->add_option("--batch-size", o->train.batch_size, "samples per step")
-      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-  c->add_option("--optimizer", o->train.optimizer.kind, "sgd | adam | adamw")
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  c->add_option("--lr", o->train.optimizer.lr, "learning rate (default 0.01)");
-  c->add_option("--momentum", o->train.optimizer.momentum, "SGD momentum (default 0.9)");
-  c->add_flag("--nesterov", o->train.optimizer.nesterov, "SGD with Nesterov momentum");
-  c->add_option("--weight-decay", o->train.optimizer.weight_decay,
-                "L2 (sgd, adam) or decoupled (adamw) weight decay");
-  c->add_option("--seed", o->train.seed, "shuffling seed (default 0)");
+  add_training_flags(c, o->train, /*min_epochs=*/0);  // 0: channel surgery only
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "fine-tune on the first N samples only");
-  c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
   c->add_flag("--json", o->json, "last line: the report as JSON");
   return [o]() -> int {
     const bool channels = o->structured == "channels";
@@ -198,7 +186,6 @@ Action add_prune(CLI::App& app) {
       if (!loaded.is_ok()) return report_error(loaded.status());
       ds = std::move(loaded).value();
     }
-    o->train.threads = o->threads;
     nlohmann::json report{{"mode", channels ? "channels" : "magnitude"}};
     const int rc = channels ? run_channels(*model, ds ? &*ds : nullptr, *o, report)
                             : run_magnitude(*model, *ds, *o, report);

@@ -7,6 +7,7 @@
 #include "progress.h"
 #include "train/data.h"
 #include "train/trainer.h"
+#include "train_flags.h"
 
 namespace verge::cli {
 
@@ -14,7 +15,6 @@ Action add_train(CLI::App& app) {
   struct Opts {
     std::string model, data, out, split = "train", augment, preprocess;
     int64_t limit = 0, labeled = 0;
-    int threads = 1;
     bool json = false;
     train::TrainOptions train;
   };
@@ -29,26 +29,9 @@ Action add_train(CLI::App& app) {
        "image folder with one subfolder per class (docs/training.md)")
       ->required();
   c->add_option("-o,--output", o->out, "trained model (ONNX)")->required();
-  c->add_option("--epochs", o->train.epochs, "passes over the data")
-      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-  c->add_option("--batch-size", o->train.batch_size, "samples per step")
-      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-  c->add_option("--optimizer", o->train.optimizer.kind, "sgd | adam | adamw")
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  c->add_option("--lr", o->train.optimizer.lr, "learning rate (default 0.01)");
-  c->add_option("--momentum", o->train.optimizer.momentum, "SGD momentum (default 0.9)");
-  c->add_flag("--nesterov", o->train.optimizer.nesterov, "SGD with Nesterov momentum");
-  c->add_option("--weight-decay", o->train.optimizer.weight_decay,
-                "L2 (sgd, adam) or decoupled (adamw) weight decay");
-  c->add_option("--seed", o->train.seed, "seed of shuffling, Dropout masks and augmentation (default 0)");
+  add_training_flags(c, o->train);
   c->add_option("--loss", o->train.loss, "ce (softmax cross-entropy, default) | mse (mean squared error)")
       ->check(CLI::IsMember({"ce", "mse"}));
-  c->add_option(
-       "--schedule", o->train.schedule.kind,
-       "learning-rate schedule per epoch: none (default) | step (StepLR) | cosine (CosineAnnealingLR)")
-      ->check(CLI::IsMember({"none", "step", "cosine"}));
-  c->add_option("--step-size", o->train.schedule.step_size, "step schedule: epochs between decays");
-  c->add_option("--gamma", o->train.schedule.gamma, "step schedule: decay factor (default 0.1)");
   c->add_option("--augment", o->augment, "training augmentation: crop:PAD (random crop, zero padding), flip");
   c->add_option("--preprocess", o->preprocess,
                 "image folders: size=HxW,gray,mean=M[:M:M],std=S[:S:S] (pixels scaled to [0,1] first)");
@@ -57,7 +40,6 @@ Action add_train(CLI::App& app) {
   c->add_option("--labeled", o->labeled,
                 "use the labels of the first N training samples only (train: those N samples only)")
       ->check(CLI::NonNegativeNumber);
-  c->add_option("--threads,-t", o->threads, "threads")->check(CLI::Range(1, 256));
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy, wall and CPU seconds as JSON");
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
@@ -70,7 +52,6 @@ Action add_train(CLI::App& app) {
     const int64_t limit = o->labeled > 0 && (o->limit <= 0 || o->labeled < o->limit) ? o->labeled : o->limit;
     auto ds = train::load_training_data(o->data, o->split, limit, *pre);
     if (!ds.is_ok()) return report_error(ds.status());
-    o->train.threads = o->threads;
     const int64_t n = ds->images.dim(0);
     std::unique_ptr<Progress> bar;
     int64_t bar_epoch = -1;

@@ -1,5 +1,5 @@
-// Training flags and the per-epoch progress bar shared by `verge distill` and `verge qat` (the same
-// meaning as `verge train`'s flags of the same names).
+// Training flags and the per-epoch progress bar shared by `verge train`, `verge prune`, `verge distill`
+// and `verge qat`.
 #pragma once
 
 #include <fmt/format.h>
@@ -12,18 +12,29 @@
 
 namespace verge::cli {
 
-inline void add_training_flags(CLI::App* c, train::TrainOptions& t) {
-  c->add_option("--epochs", t.epochs, "passes over the data")->check(CLI::Range(int64_t{1}, int64_t{100000}));
+// --epochs (at least `min_epochs`), --batch-size, --optimizer, --lr, --momentum, --nesterov,
+// --weight-decay, --seed, --lr-schedule, --step-size, --gamma, --threads: the flags every training command
+// shares, bound to `t`.
+inline void add_training_flags(CLI::App* c, train::TrainOptions& t, int64_t min_epochs = 1) {
+  c->add_option("--epochs", t.epochs,
+                min_epochs == 0 ? "passes over the data (0: none)" : "passes over the data")
+      ->check(CLI::Range(min_epochs, int64_t{100000}));
   c->add_option("--batch-size", t.batch_size, "samples per step")
       ->check(CLI::Range(int64_t{1}, int64_t{100000}));
   c->add_option("--optimizer", t.optimizer.kind, "sgd | adam | adamw")
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  c->add_option("--lr", t.optimizer.lr, "learning rate");
+  c->add_option("--lr", t.optimizer.lr, fmt::format("learning rate (default {})", t.optimizer.lr));
   c->add_option("--momentum", t.optimizer.momentum, "SGD momentum (default 0.9)");
   c->add_flag("--nesterov", t.optimizer.nesterov, "SGD with Nesterov momentum");
   c->add_option("--weight-decay", t.optimizer.weight_decay,
                 "L2 (sgd, adam) or decoupled (adamw) weight decay");
-  c->add_option("--seed", t.seed, "shuffling seed (default 0)");
+  c->add_option("--seed", t.seed, "seed of shuffling, Dropout masks and augmentation (default 0)");
+  c->add_option(
+       "--lr-schedule", t.schedule.kind,
+       "learning-rate schedule per epoch: none (default) | step (StepLR) | cosine (CosineAnnealingLR)")
+      ->check(CLI::IsMember({"none", "step", "cosine"}));
+  c->add_option("--step-size", t.schedule.step_size, "step schedule: epochs between decays");
+  c->add_option("--gamma", t.schedule.gamma, "step schedule: decay factor (default 0.1)");
   c->add_option("--threads,-t", t.threads, "threads")->check(CLI::Range(1, 256));
 }
 
