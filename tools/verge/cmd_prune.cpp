@@ -28,20 +28,8 @@ struct Opts {
 Result<nlohmann::json> fine_tune(ir::Model& model, const LabeledImages& ds, const Opts& o,
                                  const train::TrainOptions& options) {
   const int64_t n = ds.images.dim(0);
-  std::unique_ptr<Progress> bar;
-  int64_t bar_epoch = -1;
-  auto on_step = [&](int64_t epoch, int64_t done, double loss, double acc) {
-    if (epoch != bar_epoch) {
-      bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", epoch + 1, o.train.epochs), n);
-      bar_epoch = epoch;
-    }
-    const std::string extra = fmt::format("loss {:.4f} acc {:.4f}", loss, acc);
-    if (done == n)
-      bar->finish(extra);
-    else
-      bar->update(done, extra);
-  };
-  VERGE_ASSIGN_OR_RETURN(auto stats, train::train_classifier(model, ds, options, on_step));
+  EpochProgress progress(o.train.epochs, n);
+  VERGE_ASSIGN_OR_RETURN(auto stats, train::train_classifier(model, ds, options, std::ref(progress)));
   nlohmann::json epochs = nlohmann::json::array();
   for (size_t e = 0; e < stats.size(); ++e) {
     const train::EpochStats& s = stats[e];

@@ -53,20 +53,8 @@ Action add_train(CLI::App& app) {
     auto ds = train::load_training_data(o->data, o->split, limit, *pre);
     if (!ds.is_ok()) return report_error(ds.status());
     const int64_t n = ds->images.dim(0);
-    std::unique_ptr<Progress> bar;
-    int64_t bar_epoch = -1;
-    auto on_step = [&](int64_t epoch, int64_t done, double loss, double acc) {
-      if (epoch != bar_epoch) {
-        bar = std::make_unique<Progress>(fmt::format("epoch {}/{}", epoch + 1, o->train.epochs), n);
-        bar_epoch = epoch;
-      }
-      const std::string extra = fmt::format("loss {:.4f} acc {:.4f}", loss, acc);
-      if (done == n)
-        bar->finish(extra);
-      else
-        bar->update(done, extra);
-    };
-    auto stats = train::train_classifier(*model, *ds, o->train, on_step);
+    EpochProgress progress(o->train.epochs, n);
+    auto stats = train::train_classifier(*model, *ds, o->train, std::ref(progress));
     if (!stats.is_ok()) return report_error(stats.status());
     if (Status st = onnx_io::save_model(*model, o->out); !st.is_ok()) return report_error(st);
     nlohmann::json epochs = nlohmann::json::array();
