@@ -11,6 +11,7 @@
 #include <random>
 
 #include "core/thread_pool.h"
+#include "grad_check.h"
 #include "import/onnx/importer.h"
 #include "op_test.h"
 #include "train/network.h"
@@ -20,79 +21,13 @@ namespace verge {
 namespace {
 
 using test::OpTest;
+using namespace test;  // grad_check.h
 using train::Buf;
 using train::Network;
 
-Tensor rnd(Shape shape, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  Tensor t = Tensor::allocate(DType::kFloat32, std::move(shape)).value();
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(gen);
-  return t;
-}
-Tensor zeros(Shape shape) { return Tensor::allocate(DType::kFloat32, std::move(shape)).value(); }
-
-Buf<double> to_buf(const Tensor& t) {
-  Buf<double> b;
-  b.shape = t.shape();
-  b.v.assign(t.data<float>(), t.data<float>() + t.numel());
-  return b;
-}
-
-// Positions checked per tensor: all of a small tensor, else a fixed random sample of 120.
-std::vector<int64_t> positions(int64_t n, uint32_t seed) {
-  std::vector<int64_t> p;
-  if (n <= 120) {
-    for (int64_t i = 0; i < n; ++i) p.push_back(i);
-    return p;
-  }
-  std::mt19937 gen(seed);
-  for (int i = 0; i < 120; ++i) p.push_back(static_cast<int64_t>(gen() % static_cast<uint32_t>(n)));
-  return p;
-}
-
-constexpr double kStep = 1e-6;
-double tol(double numeric) { return 1e-6 * (1.0 + std::fabs(numeric)); }
-
-// Loss = sum(r * output) with a fixed random r; checks d(loss)/d(every graph input).
+// Loss = sum(r * output) with a fixed random r; checks d(loss)/d(every graph input) (grad_check.h).
 void check_input_grads(const OpTest& op, const std::vector<Tensor>& inputs, uint32_t seed = 7) {
-  auto model = onnx_io::load_model_from_bytes(op.model_bytes(), "grad-check", "");
-  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
-  ThreadPool pool(2);
-  auto made = Network<double>::create(*model, {.input_grads = true, .pool = &pool});
-  ASSERT_TRUE(made.is_ok()) << made.status().to_string();
-  Network<double>& net = **made;
-  std::vector<Buf<double>> x;
-  for (const Tensor& t : inputs) x.push_back(to_buf(t));
-  ASSERT_TRUE(net.forward(x).is_ok());
-  Buf<double> r;
-  r.resize(net.output(0).shape);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  for (double& v : r.v) v = u(gen);
-  auto loss = [&] {
-    EXPECT_TRUE(net.forward(x).is_ok());
-    double s = 0;
-    for (size_t i = 0; i < r.v.size(); ++i) s += r.v[i] * net.output(0).v[i];
-    return s;
-  };
-  loss();
-  ASSERT_TRUE(net.backward(std::span<const Buf<double>>(&r, 1)).is_ok());
-  std::vector<Buf<double>> analytic;
-  for (size_t i = 0; i < x.size(); ++i) analytic.push_back(net.input_grad(i));
-  for (size_t i = 0; i < x.size(); ++i) {
-    ASSERT_EQ(analytic[i].shape, x[i].shape);
-    for (int64_t j : positions(x[i].numel(), seed + static_cast<uint32_t>(i))) {
-      const double saved = x[i].v[j];
-      x[i].v[j] = saved + kStep;
-      const double plus = loss();
-      x[i].v[j] = saved - kStep;
-      const double minus = loss();
-      x[i].v[j] = saved;
-      const double numeric = (plus - minus) / (2 * kStep);
-      EXPECT_NEAR(analytic[i].v[j], numeric, tol(numeric)) << "input " << i << " element " << j;
-    }
-  }
+  check_grads(op.model_bytes(), inputs, /*training=*/true, seed);
 }
 
 TEST(TrainGrad, ConvPadded) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "core/thread_pool.h"
+#include "grad_check.h"
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "op_test.h"
@@ -21,14 +22,8 @@ using test::OpTest;
 using train::Buf;
 using train::Network;
 
-Tensor rnd(Shape shape, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  Tensor t = Tensor::allocate(DType::kFloat32, std::move(shape)).value();
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(gen);
-  return t;
-}
-Tensor zeros(Shape shape) { return Tensor::allocate(DType::kFloat32, std::move(shape)).value(); }
+using test::rnd;  // grad_check.h
+using test::zeros;
 
 std::vector<float> rnd_vec(int64_t n, uint32_t seed) {
   std::mt19937 gen(seed);
