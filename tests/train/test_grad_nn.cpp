@@ -330,7 +330,9 @@ TEST(TrainGradNn, ConvBnNetworkCrossEntropyParameterGradients) {
           << net->param_name(p) << "[" << j << "]";
     }
     // The first Conv's bias feeds a BatchNormalization in training mode: its gradient is exactly 0.
-    if (net->param_name(p) != "c1") EXPECT_GT(largest, 0.0) << net->param_name(p) << " gets no gradient";
+    if (net->param_name(p) != "c1") {
+      EXPECT_GT(largest, 0.0) << net->param_name(p) << " gets no gradient";
+    }
   }
 }
 

@@ -290,8 +290,9 @@ TEST(QdqLayout, FashionMnistPerChannel) {
     const ir::Node* din = producer(g, n.input(0));
     ASSERT_TRUE(din && din->op == OpId::DequantizeLinear) << n.name;
     for (const ir::Node& m : g.nodes)
-      if (m.op == OpId::QuantizeLinear && m.input(0) == n.output(0))
+      if (m.op == OpId::QuantizeLinear && m.input(0) == n.output(0)) {
         EXPECT_EQ(m.input(1), din->input(1)) << n.name << ": output does not share its input's scale";
+      }
   }
   // The graph output keeps its name and is the last DequantizeLinear.
   ASSERT_EQ(g.outputs.size(), 1u);
@@ -301,8 +302,12 @@ TEST(QdqLayout, FashionMnistPerChannel) {
   EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 3.5);
   // Every activation has an SQNR measured on the calibration data.
   for (const TensorQuantInfo& t : q->report.tensors) {
-    if (t.kind == "activation") EXPECT_GT(t.sqnr_db, 10.0) << t.tensor;
-    if (t.kind == "weight") EXPECT_GT(t.sqnr_db, 30.0) << t.tensor;
+    if (t.kind == "activation") {
+      EXPECT_GT(t.sqnr_db, 10.0) << t.tensor;
+    }
+    if (t.kind == "weight") {
+      EXPECT_GT(t.sqnr_db, 30.0) << t.tensor;
+    }
   }
   auto j = nlohmann::json::parse(report_to_json(q->report));
   EXPECT_EQ(j["method"], "minmax");
@@ -316,8 +321,9 @@ TEST(QdqLayout, PerTensorAndExclude) {
   auto q = quantize_fmnist(o, 16);
   ASSERT_TRUE(q.is_ok()) << q.status().to_string();
   for (const ir::Node& n : q->model.graph.nodes)
-    if (n.op == OpId::DequantizeLinear && q->model.graph.value(n.input(0)).constant)
+    if (n.op == OpId::DequantizeLinear && q->model.graph.value(n.input(0)).constant) {
       EXPECT_EQ(q->model.graph.value(n.input(1)).constant->numel(), 1) << n.name;
+    }
 
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());
@@ -447,8 +453,9 @@ TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
   // Layers kept float are float in the model: their weight is still a float32 initializer.
   for (const LayerSensitivity& l : r->layers) {
     for (const ir::Node& n : r->quantized.model.graph.nodes)
-      if (n.name == l.node)
+      if (n.name == l.node) {
         EXPECT_EQ(r->quantized.model.graph.is_constant(n.input(1)), l.kept_float) << l.node;
+      }
   }
   EXPECT_FALSE(log.empty());
 }
