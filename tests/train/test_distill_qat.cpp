@@ -20,6 +20,7 @@
 #include "train/network.h"
 #include "train/qat.h"
 #include "verge/session.h"
+#include "verge_cli.h"
 
 namespace verge {
 namespace {
@@ -150,24 +151,8 @@ TEST(Distill, SoftTargetsOnUnlabeledImagesBeatFewLabelsAlone) {
   EXPECT_GT(distilled, labels_only + 0.03) << "distilled " << distilled << " vs labels only " << labels_only;
 }
 
-std::pair<int, std::string> verge_cli(const std::string& args) {
-  const std::string cmd = std::string(VERGE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-nlohmann::json last_json(const std::string& s) {
-  std::string t = s;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nlohmann::json::parse(nl == std::string::npos ? t : t.substr(nl + 1));
-}
+using test::last_json;  // verge_cli.h
+using test::verge_cli;
 
 TEST(Distill, CliDistillsAndTrainLabeledUsesTheFirstSamples) {
   const auto dir = std::filesystem::temp_directory_path();

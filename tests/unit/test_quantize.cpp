@@ -20,6 +20,7 @@
 #include "quantize/calibrate.h"
 #include "quantize/mixed_precision.h"
 #include "quantize/quantize.h"
+#include "verge_cli.h"
 
 namespace verge::quant {
 namespace {
@@ -462,17 +463,6 @@ TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
 
 // `verge quantize` end to end on the bundled 1,000 test images: writes the model, the JSON report and the
 // SVG chart; `verge eval --json` scores the result.
-std::pair<int, std::string> run_cli(const std::string& args) {
-  const std::string cmd = std::string(VERGE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  if (!p) return {-1, out};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 TEST(QuantizeCli, WritesModelReportAndChart) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("verge_qcli_{}", ::getpid());
@@ -480,9 +470,9 @@ TEST(QuantizeCli, WritesModelReportAndChart) {
   const std::string data = test::test_data("fmnist-sample");
   const std::string out = (dir / "q.onnx").string(), report = (dir / "q.json").string();
   auto [code, text] =
-      run_cli(fmt::format("quantize {} -o {} --calib {} --calib-split test --calib-size 100 --method "
-                          "percentile --report {}",
-                          test::test_data("fmnist_cnn.onnx"), out, data, report));
+      test::verge_cli(fmt::format("quantize {} -o {} --calib {} --calib-split test --calib-size 100 --method "
+                                  "percentile --report {}",
+                                  test::test_data("fmnist_cnn.onnx"), out, data, report));
   ASSERT_EQ(code, 0) << text;
   EXPECT_NE(text.find("100 samples"), std::string::npos) << text;
   ASSERT_TRUE(fs::exists(out) && fs::exists(report) && fs::exists(dir / "q.svg"));
@@ -492,23 +482,24 @@ TEST(QuantizeCli, WritesModelReportAndChart) {
   EXPECT_EQ(j["calibration_samples"], 100);
   EXPECT_EQ(j["size_quantized"], static_cast<int64_t>(fs::file_size(out)));
   EXPECT_GT(j["compression"].get<double>(), 3.5);
-  auto [ecode, eval] = run_cli(fmt::format("eval {} --data {} --json", out, data));
+  auto [ecode, eval] = test::verge_cli(fmt::format("eval {} --data {} --json", out, data));
   ASSERT_EQ(ecode, 0) << eval;
   auto last = eval.substr(eval.rfind('{'));
   auto e = nlohmann::json::parse(last);
   EXPECT_EQ(e["samples"], 1000);
   EXPECT_GT(e["top1"].get<double>(), 0.85);
   // Usage errors: unknown method, --max-accuracy-drop without --eval, an unknown --exclude node.
-  EXPECT_NE(run_cli(fmt::format("quantize {} -o {} --calib {} --method kl",
-                                test::test_data("fmnist_cnn.onnx"), out, data))
+  EXPECT_NE(test::verge_cli(fmt::format("quantize {} -o {} --calib {} --method kl",
+                                        test::test_data("fmnist_cnn.onnx"), out, data))
                 .first,
             0);
-  EXPECT_NE(run_cli(fmt::format("quantize {} -o {} --calib {} --max-accuracy-drop 1",
-                                test::test_data("fmnist_cnn.onnx"), out, data))
+  EXPECT_NE(test::verge_cli(fmt::format("quantize {} -o {} --calib {} --max-accuracy-drop 1",
+                                        test::test_data("fmnist_cnn.onnx"), out, data))
                 .first,
             0);
-  auto [xcode, xtext] = run_cli(fmt::format("quantize {} -o {} --calib {} --calib-split test --exclude nope",
-                                            test::test_data("fmnist_cnn.onnx"), out, data));
+  auto [xcode, xtext] =
+      test::verge_cli(fmt::format("quantize {} -o {} --calib {} --calib-split test --exclude nope",
+                                  test::test_data("fmnist_cnn.onnx"), out, data));
   EXPECT_NE(xcode, 0);
   EXPECT_NE(xtext.find("nope"), std::string::npos) << xtext;
   fs::remove_all(dir);
