@@ -15,6 +15,7 @@
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "op_test.h"
+#include "sample_data.h"
 #include "train/distill.h"
 #include "train/fake_quant.h"
 #include "train/network.h"
@@ -27,22 +28,8 @@ namespace {
 
 using train::Buf;
 
-LabeledImages slice(const LabeledImages& d, int64_t begin, int64_t end) {
-  const Shape& s = d.images.shape();
-  const int64_t per = s[1] * s[2] * s[3];
-  LabeledImages out;
-  out.images = Tensor::allocate(DType::kFloat32, {end - begin, s[1], s[2], s[3]}).value();
-  std::memcpy(out.images.data<float>(), d.images.data<float>() + begin * per,
-              static_cast<size_t>((end - begin) * per) * sizeof(float));
-  out.labels.assign(d.labels.begin() + begin, d.labels.begin() + end);
-  return out;
-}
-
-LabeledImages sample_images() {
-  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test");
-  EXPECT_TRUE(ds.is_ok()) << ds.status().to_string();
-  return std::move(ds).value();
-}
+using test::sample_images;  // sample_data.h
+using test::slice;
 
 Buf<double> random_buf(Shape s, uint32_t seed, double scale) {
   std::mt19937 rng(seed);
