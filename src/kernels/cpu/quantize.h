@@ -24,4 +24,10 @@ void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinary
 // registers, two vpermt2b look up the low and high halves and the byte's top bit picks one.
 void qlut_avx512vbmi(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y);
 
+// Max-pooling of int8 / uint8 rows (AVX-512BW), exact like every max. Column pass: cm[i] = max(cm[i],
+// row[i]) for i < n. Window pass: y[o] = max over j < k of cm[o * stride + j] for o < n, stride 1 or 2;
+// reads cm up to index (n - 1) * stride + k + 127 (callers keep that much readable slack).
+void max_bytes_avx512(uint8_t* cm, const uint8_t* row, int64_t n, bool is_signed);
+void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is_signed, uint8_t* y);
+
 }  // namespace verge

@@ -71,4 +71,51 @@ __attribute__((target("avx512vbmi"))) void qlut_avx512vbmi(const uint8_t* x, int
   }
 }
 
+namespace {
+template <bool S>
+inline __m512i max8(__m512i a, __m512i b) {
+  return S ? _mm512_max_epi8(a, b) : _mm512_max_epu8(a, b);
+}
+inline __mmask64 first(int64_t n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
+
+template <bool S>
+void max_bytes(uint8_t* cm, const uint8_t* row, int64_t n) {
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = first(n - i);
+    _mm512_mask_storeu_epi8(cm + i, m,
+                            max8<S>(_mm512_maskz_loadu_epi8(m, cm + i), _mm512_maskz_loadu_epi8(m, row + i)));
+  }
+}
+
+template <bool S>
+inline __m512i window_max(const uint8_t* p, int k) {
+  __m512i v = _mm512_loadu_si512(p);
+  for (int j = 1; j < k; ++j) v = max8<S>(v, _mm512_loadu_si512(p + j));
+  return v;
+}
+
+template <bool S>
+void max_windows(const uint8_t* cm, int64_t n, int k, int stride, uint8_t* y) {
+  for (int64_t o = 0; o < n; o += 64) {
+    __m512i v;
+    if (stride == 1) {
+      v = window_max<S>(cm + o, k);
+    } else {  // the even bytes of two 64-byte window maxima
+      const __m256i lo = _mm512_cvtepi16_epi8(window_max<S>(cm + 2 * o, k));
+      const __m256i hi = _mm512_cvtepi16_epi8(window_max<S>(cm + 2 * o + 64, k));
+      v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    }
+    _mm512_mask_storeu_epi8(y + o, first(n - o), v);
+  }
+}
+}  // namespace
+
+void max_bytes_avx512(uint8_t* cm, const uint8_t* row, int64_t n, bool is_signed) {
+  is_signed ? max_bytes<true>(cm, row, n) : max_bytes<false>(cm, row, n);
+}
+
+void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is_signed, uint8_t* y) {
+  is_signed ? max_windows<true>(cm, n, k, stride, y) : max_windows<false>(cm, n, k, stride, y);
+}
+
 }  // namespace verge
