@@ -7,6 +7,9 @@
 //   Q(act(Gemm/MatMul(DQ(a), DQ(w), bias))) -> Reshape -> 1x1 QLinearConv -> Reshape (2-D A, constant W)
 //   Q(op(DQ(x)...)) with equal parameters   -> op on the quantized tensors (MaxPool, GlobalMaxPool,
 //                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat)
+//   Q(Concat(DQ(a), DQ(b), ...))            -> Concat of the quantized tensors, each input whose parameters
+//                                               differ from the output's first through a requantizing
+//                                               verge.QLut (exact)
 //   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape, or b per leading
 //                                               index such as an SE gate [N, C, 1, 1]; exact)
 //   Q(f(DQ(x))), f elementwise (Sigmoid, HardSigmoid, HardSwish, Tanh, ...) -> verge.QLut (exact)
@@ -152,19 +155,51 @@ class Rewriter {
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
     auto pq = qparams(g_, q);
     if (!pq) return 0;
-    const size_t data_inputs = n.op == OpId::Concat ? n.inputs.size() : 1;
+    const bool concat = n.op == OpId::Concat;
+    const size_t data_inputs = concat ? n.inputs.size() : 1;
     std::vector<ir::ValueId> raw;
+    std::vector<std::optional<QParams>> requant(data_inputs);  // Concat inputs with other parameters
     for (size_t i = 0; i < data_inputs; ++i) {
       const ir::Node* dq = dq_of(n.input(i));
       if (!dq) return 0;
       auto pd = qparams(g_, *dq);
-      if (!pd || !same_params(*pd, *pq)) return 0;
+      if (!pd) return 0;
+      if (!same_params(*pd, *pq)) {
+        if (!concat || !pd->per_tensor() || !pq->per_tensor() || !is_int8(pq->qtype)) return 0;
+        requant[i] = pd;
+      }
       raw.push_back(dq->input(0));
     }
-    for (size_t i = 0; i < data_inputs; ++i) n.inputs[i] = raw[i];
+    for (size_t i = 0; i < data_inputs; ++i) {
+      if (requant[i]) raw[i] = requantize(raw[i], *requant[i], *pq, fmt::format("{}_in{}", n.name, i));
+      n.inputs[i] = raw[i];
+    }
     n.outputs[0] = q.outputs[0];
     dead_[static_cast<size_t>(qi)] = 1;
     return 1;
+  }
+
+  // A new verge.QLut node computing Q_to(DQ_from(x)) for every byte of x (exact: QuantizeLinear of
+  // DequantizeLinear is a function of the byte); returns its output.
+  ir::ValueId requantize(ir::ValueId x, const QParams& from, const QParams& to, const std::string& name) {
+    const DType xtype = types_[static_cast<size_t>(x)]->dtype;
+    Tensor table = Tensor::allocate(to.qtype, {256}).value();
+    const auto ys = to.scale0();
+    const auto yz = static_cast<int32_t>(to.zp0());
+    for (int b = 0; b < 256; ++b) {
+      const float v = ref::quant::dequantize(xtype == DType::kInt8 ? static_cast<int8_t>(b) : b, from.zp0(),
+                                             from.scale0());
+      static_cast<uint8_t*>(table.raw())[b] =
+          to.qtype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
+                                   : ref::quant::quantize<uint8_t>(v, ys, yz);
+    }
+    ir::Node lut{
+        .op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = fresh(name), .since_version = 1};
+    const ir::ValueId y = g_.add_value(fresh(name + "_requantized"));
+    lut.inputs = {x, constant(name + "_lut", std::move(table))};
+    lut.outputs = {y};
+    pending_.push_back(std::move(lut));
+    return y;
   }
 
   static bool lut_op(OpId op) {

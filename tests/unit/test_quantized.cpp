@@ -219,6 +219,45 @@ TEST(QuantizedGraph, ActivationsBecomeLookupTablesExactly) {
     }
 }
 
+// Concat of inputs quantized with other parameters than the output (SqueezeNet's fire modules): the
+// inputs are requantized by lookup tables and concatenated as bytes, exactly the float QDQ graph's values.
+TEST(QuantizedGraph, ConcatWithOtherParametersRequantizesExactly) {
+  for (bool s8 : {false, true}) {
+    SCOPED_TRACE(s8);
+    GraphBuilder b;
+    const std::string x0 = qdq(b, b.input("a", {1, 3, 4, 5}), 0.02f, s8 ? 5 : 128, s8);
+    const std::string x1 = qdq(b, b.input("b", {1, 2, 4, 5}), 0.05f, s8 ? -7 : 100, s8);
+    const std::string x2 = qdq(b, b.input("c", {1, 4, 4, 5}), 0.03f, s8 ? 2 : 120, s8);  // = the output's
+    b.output(qdq(b, b.node("Concat", {x0, x1, x2}, {{"axis", int64_t{1}}}), 0.03f, s8 ? 2 : 120, s8),
+             {1, 9, 4, 5});
+    std::vector<Tensor> inputs = {test::random_tensor(rng, {1, 3, 4, 5}, -4.f, 4.f),
+                                  test::random_tensor(rng, {1, 2, 4, 5}, -8.f, 8.f),
+                                  test::random_tensor(rng, {1, 4, 4, 5}, -4.f, 4.f)};
+    auto run = [&](OptLevel level, std::map<std::string, int>* ops) {
+      auto m = onnx_io::load_model_from_bytes(b.bytes(), "t.onnx", ".");
+      EXPECT_TRUE(m.is_ok());
+      OptimizeOptions o;
+      o.level = level;
+      EXPECT_TRUE(optimize(*m, o).is_ok());
+      if (ops) *ops = op_counts(m->graph);
+      SessionOptions so;
+      so.optimization = OptLevel::kNone;
+      auto sess = make_session(std::move(m).value(), so);
+      EXPECT_TRUE(sess.is_ok());
+      auto out = (*sess)->run(inputs);
+      EXPECT_TRUE(out.is_ok()) << out.status().to_string();
+      return (*out)[0].clone().value();
+    };
+    std::map<std::string, int> ops;
+    const Tensor expected = run(OptLevel::kNone, nullptr);
+    const Tensor got = run(OptLevel::kAll, &ops);
+    EXPECT_EQ(ops["QLut"], 2);  // the third input already has the output's parameters
+    EXPECT_EQ(ops["Concat"], 1);
+    EXPECT_EQ(ops["DequantizeLinear"], 1);  // only the graph output's
+    EXPECT_EQ(step_diff(got, expected, 0.03f).first, 0.0);
+  }
+}
+
 TEST(QuantizedGraph, QdqPairsCancel) {
   GraphBuilder b;
   const std::string x = qdq(b, b.input("x", {2, 5}), 0.1f, 10);
