@@ -130,6 +130,13 @@ Action add_bench(CLI::App& app) {
       fmt::print("profile (per run; {} runs)\n", o->runs);
       for (const auto& [sec, label] : rows)
         fmt::print("  {} {:9.3f} ms {:5.1f}%\n", label, sec * 1e3 / o->runs, 100.0 * sec / std::max(total, 1e-12));
+      auto nodes = s.profile();
+      std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
+      nodes.resize(std::min<size_t>(nodes.size(), 12));
+      fmt::print("slowest nodes\n");
+      for (const auto& t : nodes)
+        fmt::print("  {:<40} {:<20} {:9.3f} ms {:5.1f}%\n", t.node, t.op, t.seconds * 1e3 / o->runs,
+                   100.0 * t.seconds / std::max(total, 1e-12));
     }
     if (o->json) {
       nlohmann::json j = {{"model", o->model}, {"median_ms", median}, {"p90_ms", p90},   {"min_ms", mn},
