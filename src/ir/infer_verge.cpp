@@ -21,8 +21,8 @@ Result<int64_t> block_of(const InferContext& c) {
 Result<Shape> blocked_spatial(const InferContext& c, size_t i, int64_t block) {
   const Shape& s = c.shape(i);
   if (s.size() < 4 || s.back() != block)
-    return c.invalid("input '{}' must be blocked [N, C/{}, spatial..., {}], got shape {}", c.input_name(i), block, block,
-                     shape_to_string(s));
+    return c.invalid("input '{}' must be blocked [N, C/{}, spatial..., {}], got shape {}", c.input_name(i),
+                     block, block, shape_to_string(s));
   return Shape(s.begin() + 2, s.end() - 1);
 }
 
@@ -30,7 +30,8 @@ Status check_sum_input(const InferContext& c, size_t i, const Shape& out) {
   if (!c.has_input(i)) return Status::ok();
   VERGE_RETURN_IF_ERROR(c.expect_same_dtype(0, i));
   if (c.shape(i) != out)
-    return c.invalid("Sum input shape {} must equal the output shape {}", shape_to_string(c.shape(i)), shape_to_string(out));
+    return c.invalid("Sum input shape {} must equal the output shape {}", shape_to_string(c.shape(i)),
+                     shape_to_string(out));
   return Status::ok();
 }
 }  // namespace
@@ -42,7 +43,8 @@ Status infer_fused_conv(InferContext& c) {
   {  // infer_conv set output 0; re-derive it to check Sum
     const Shape& x = c.shape(0);
     const Shape& w = c.shape(1);
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), std::span(x).subspan(2), std::span(w).subspan(2)));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
+                           conv_geometry(c.node(), std::span(x).subspan(2), std::span(w).subspan(2)));
     out.shape = {x[0], w[0]};
     out.shape.insert(out.shape.end(), g.out.begin(), g.out.end());
   }
@@ -83,15 +85,33 @@ Status infer_qlut(InferContext& c) {
   if (!c.has_input(0) || !c.has_input(1)) return c.invalid("inputs X and Table are required");
   VERGE_RETURN_IF_ERROR(c.expect_dtype(0, {DType::kUInt8, DType::kInt8}));
   VERGE_RETURN_IF_ERROR(c.expect_dtype(1, {DType::kUInt8, DType::kInt8}));
-  if (c.shape(1) != Shape{256}) return c.invalid("Table must have shape [256], got {}", shape_to_string(c.shape(1)));
+  if (c.shape(1) != Shape{256})
+    return c.invalid("Table must have shape [256], got {}", shape_to_string(c.shape(1)));
   c.set_output(0, c.dtype(1), c.shape(0));
+  return Status::ok();
+}
+
+Status infer_qglobal_average_pool(InferContext& c) {
+  for (size_t i = 0; i < 5; ++i)
+    if (!c.has_input(i)) return c.invalid("inputs X, X_scale, X_zp, Y_scale, Y_zp are required");
+  for (size_t i : {0, 2, 4}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
+  for (size_t i : {1, 3}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kFloat32}));
+  for (size_t i = 1; i < 5; ++i)
+    if (shape_numel(c.shape(i)) != 1)
+      return c.invalid("input {} must hold one value (per-tensor quantization)", i);
+  if (c.dtype(2) != c.dtype(0)) return c.invalid("X_zp must have X's type");
+  if (c.rank(0) < 3) return c.invalid("X must be [N, C, spatial...], got {}", shape_to_string(c.shape(0)));
+  Shape y = c.shape(0);
+  std::fill(y.begin() + 2, y.end(), 1);
+  c.set_output(0, c.dtype(4), std::move(y));
   return Status::ok();
 }
 
 Status infer_to_blocked(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || c.rank(0) < 3) return c.invalid("ToBlocked needs an [N, C, spatial...] input");
-  if (c.dtype(0) != DType::kFloat32) return c.unsupported("blocked layouts hold float32, got {}", dtype_name(c.dtype(0)));
+  if (c.dtype(0) != DType::kFloat32)
+    return c.unsupported("blocked layouts hold float32, got {}", dtype_name(c.dtype(0)));
   const Shape& x = c.shape(0);
   Shape out = {x[0], ceil_div(x[1], b)};
   out.insert(out.end(), x.begin() + 2, x.end());
@@ -116,14 +136,18 @@ Status infer_from_blocked(InferContext& c) {
 Status infer_blocked_conv(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || !c.has_input(1)) return c.invalid("inputs X and W are required");
-  if (c.dtype(0) != DType::kFloat32 || c.dtype(1) != DType::kFloat32) return c.unsupported("BlockedConv is float32 only");
+  if (c.dtype(0) != DType::kFloat32 || c.dtype(1) != DType::kFloat32)
+    return c.unsupported("BlockedConv is float32 only");
   VERGE_ASSIGN_OR_RETURN(Shape spatial, blocked_spatial(c, 0, b));
   const Shape& w = c.shape(1);
-  if (w.size() != spatial.size() + 2) return c.invalid("W rank {} does not match the input's spatial rank", w.size());
+  if (w.size() != spatial.size() + 2)
+    return c.invalid("W rank {} does not match the input's spatial rank", w.size());
   const int64_t group = c.node().get_int("group", 1);
-  if (group < 1 || w[0] % group != 0) return c.invalid("group {} must divide the {} output channels", group, w[0]);
+  if (group < 1 || w[0] % group != 0)
+    return c.invalid("group {} must divide the {} output channels", group, w[0]);
   if (ceil_div(w[1] * group, b) != c.shape(0)[1])
-    return c.invalid("W expects {} input channels; the input has {} blocks of {}", w[1] * group, c.shape(0)[1], b);
+    return c.invalid("W expects {} input channels; the input has {} blocks of {}", w[1] * group,
+                     c.shape(0)[1], b);
   if (c.has_input(2) && (c.rank(2) != 1 || c.shape(2)[0] != w[0]))
     return c.invalid("bias must have shape [{}], got {}", w[0], shape_to_string(c.shape(2)));
   VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), spatial, std::span(w).subspan(2)));
@@ -145,7 +169,8 @@ Status infer_blocked_pool(InferContext& c) {
   if (c.node().get_int("global", 0)) {
     out.insert(out.end(), spatial.size(), 1);
   } else {
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), spatial, {}, c.node().get_int("ceil_mode", 0) != 0));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
+                           conv_geometry(c.node(), spatial, {}, c.node().get_int("ceil_mode", 0) != 0));
     out.insert(out.end(), g.out.begin(), g.out.end());
   }
   out.push_back(b);
@@ -162,10 +187,11 @@ Status infer_blocked_concat(InferContext& c) {
   for (size_t i = 0; i < c.num_inputs(); ++i) {
     VERGE_ASSIGN_OR_RETURN(Shape sp, blocked_spatial(c, i, b));
     const Shape& s = c.shape(i);
-    if (ch[i] < 0 || ceil_div(ch[i], b) != s[1]) return c.invalid("input {} has {} blocks, not {} channels", i, s[1], ch[i]);
+    if (ch[i] < 0 || ceil_div(ch[i], b) != s[1])
+      return c.invalid("input {} has {} blocks, not {} channels", i, s[1], ch[i]);
     if (s[0] != c.shape(0)[0] || !std::equal(s.begin() + 2, s.end(), c.shape(0).begin() + 2))
-      return c.invalid("input {} shape {} does not match input 0 shape {} outside the channels", i, shape_to_string(s),
-                       shape_to_string(c.shape(0)));
+      return c.invalid("input {} shape {} does not match input 0 shape {} outside the channels", i,
+                       shape_to_string(s), shape_to_string(c.shape(0)));
     total += ch[i];
   }
   Shape out = c.shape(0);
@@ -182,8 +208,8 @@ Status infer_channel_gather(InferContext& c) {
     VERGE_ASSIGN_OR_RETURN(Shape sp, blocked_spatial(c, i, b));
     const Shape& s = c.shape(i);
     if (s[0] != c.shape(0)[0] || !std::equal(s.begin() + 2, s.end(), c.shape(0).begin() + 2))
-      return c.invalid("input {} shape {} does not match input 0 shape {} outside the channels", i, shape_to_string(s),
-                       shape_to_string(c.shape(0)));
+      return c.invalid("input {} shape {} does not match input 0 shape {} outside the channels", i,
+                       shape_to_string(s), shape_to_string(c.shape(0)));
   }
   for (size_t k = 0; k < src.size(); k += 2) {
     if (src[k] < 0 || static_cast<size_t>(src[k]) >= c.num_inputs())

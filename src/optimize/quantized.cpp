@@ -13,6 +13,8 @@
 //   Q([Relu](Add/Mul(DQ(a), DQ(b))))        -> verge.QAdd / verge.QMul (same shape, or b per leading
 //                                               index such as an SE gate [N, C, 1, 1]; exact)
 //   Q(f(DQ(x))), f elementwise (Sigmoid, HardSigmoid, HardSwish, Tanh, ...) -> verge.QLut (exact)
+//   QAdd / QMul(a, QLut(a)) (SiLU, x * HardSigmoid(x), ...)                   -> verge.QLut (exact)
+//   Q(GlobalAveragePool(DQ(x)))             -> verge.QGlobalAveragePool (integer sum, float32 scale)
 //   Q(DQ(x)) with equal parameters          -> x
 // Convolutions differ from the float QDQ graph only in rounding: the integer path sums exactly and
 // requantizes with one double multiply, the float path sums in float; outputs differ by at most one
@@ -78,6 +80,10 @@ class Rewriter {
         changes += rewrite_linear(k);
       else if (op == OpId::Add || op == OpId::Mul)
         changes += rewrite_binary(k);
+      else if (op == OpId::QAdd || op == OpId::QMul)
+        changes += fold_lut_operand(k);
+      else if (op == OpId::GlobalAveragePool)
+        changes += rewrite_global_average_pool(k);
       else if (lut_op(op))
         changes += rewrite_lut(k);
       else if (op == OpId::QuantizeLinear)
@@ -318,6 +324,87 @@ class Rewriter {
     return 1;
   }
 
+  // QAdd / QMul(a, QLut(a)) of one shape, the QLut used only here (SiLU = x * Sigmoid(x), x * HardSigmoid
+  // (x), ...) -> QLut(a): both operands are functions of a's byte, so the table is the QAdd / QMul reference
+  // arithmetic on each byte and its table entry (exact).
+  int fold_lut_operand(size_t k) {
+    const ir::Node n = g_.nodes[k];
+    const auto& ta = types_[static_cast<size_t>(n.input(0))];
+    const auto& tb = types_[static_cast<size_t>(n.input(3))];
+    if (!ta || !tb || ta->shape != tb->shape) return 0;
+    for (int side = 0; side < 2; ++side) {
+      const ir::ValueId plain = n.input(side == 0 ? 0 : 3), looked = n.input(side == 0 ? 3 : 0);
+      const ir::NodeId li = g_.value(looked).producer;
+      if (li < 0 || dead_[static_cast<size_t>(li)] || uses_.sole_user(looked) != static_cast<ir::NodeId>(k) ||
+          uses_.graph_output[static_cast<size_t>(looked)])
+        continue;
+      const ir::Node& lut = g_.nodes[static_cast<size_t>(li)];
+      const Tensor* table = constant_of(g_, lut.input(1));
+      if (lut.op != OpId::QLut || lut.input(0) != plain || !table) continue;
+      std::vector<const Tensor*> c(8, nullptr);
+      for (size_t i : {1, 2, 4, 5, 6, 7})
+        if (!(c[i] = constant_of(g_, n.input(i)))) return 0;
+      const bool mul = n.op == OpId::QMul, relu = n.get_string("activation", "") == "Relu";
+      const DType ytype = c[7]->dtype();
+      auto byte_value = [](DType t, int b) -> int64_t {
+        return t == DType::kInt8 ? static_cast<int8_t>(b) : b;
+      };
+      Tensor out = Tensor::allocate(ytype, {256}).value();
+      for (int b = 0; b < 256; ++b) {
+        const int lb = static_cast<const uint8_t*>(table->raw())[b];
+        const int ab = side == 0 ? b : lb, bb = side == 0 ? lb : b;  // bytes of inputs 0 and 3
+        const float fa = ref::quant::dequantize(byte_value(c[2]->dtype(), ab), c[2]->get_as_int64(0),
+                                                c[1]->data<float>()[0]);
+        const float fb = ref::quant::dequantize(byte_value(c[5]->dtype(), bb), c[5]->get_as_int64(0),
+                                                c[4]->data<float>()[0]);
+        float v = mul ? fa * fb : fa + fb;
+        if (relu && !(v > 0.f)) v = 0.f;
+        const float ys = c[6]->data<float>()[0];
+        const auto yz = static_cast<int32_t>(c[7]->get_as_int64(0));
+        static_cast<uint8_t*>(out.raw())[b] =
+            ytype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
+                                  : ref::quant::quantize<uint8_t>(v, ys, yz);
+      }
+      ir::Node folded{
+          .op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = n.name, .since_version = 1};
+      folded.inputs = {plain, constant(n.name + "_lut", std::move(out))};
+      folded.outputs = {n.outputs[0]};
+      dead_[k] = 1;
+      dead_[static_cast<size_t>(li)] = 1;
+      pending_.push_back(std::move(folded));
+      return 1;
+    }
+    return 0;
+  }
+
+  // Q(GlobalAveragePool(DQ(x))), per-tensor parameters -> verge.QGlobalAveragePool (integer sum, one
+  // float32 scale; differs from the float graph by rounding only, at most one step).
+  int rewrite_global_average_pool(size_t k) {
+    const ir::Node n = g_.nodes[k];
+    const ir::Node* dq = dq_of(n.input(0));
+    if (!dq) return 0;
+    auto px = qparams(g_, *dq);
+    if (!px || !px->per_tensor()) return 0;
+    const ir::NodeId qi = q_user(n.outputs[0]);
+    if (qi < 0) return 0;
+    const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
+    auto py = qparams(g_, q);
+    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
+    ir::Node pool{.op = OpId::QGlobalAveragePool,
+                  .op_type = "QGlobalAveragePool",
+                  .domain = "verge",
+                  .name = n.name,
+                  .since_version = 1};
+    pool.inputs = {dq->input(0), dq->input(1),
+                   zp_value(*dq, types_[static_cast<size_t>(dq->input(0))]->dtype), q.input(1),
+                   zp_value(q, py->qtype)};
+    pool.outputs = {q.outputs[0]};
+    dead_[k] = 1;
+    dead_[static_cast<size_t>(qi)] = 1;
+    pending_.push_back(std::move(pool));
+    return 1;
+  }
+
   // Conv / Gemm / MatMul between DQ inputs and a Q output (optionally through Relu / Clip).
   int rewrite_linear(size_t k) {
     const ir::Node n = g_.nodes[k];
@@ -493,6 +580,14 @@ class Rewriter {
 
 }  // namespace
 
-int fuse_qdq(ir::Graph& g) { return Rewriter(g).run(); }
+int fuse_qdq(ir::Graph& g) {
+  // A second round folds what the first one made (e.g. QMul(a, QLut(a)) -> QLut).
+  int total = 0;
+  for (int round = 0, c = 1; round < 4 && c > 0; ++round) {
+    total += c = Rewriter(g).run();
+    remove_dead_nodes(g);  // the DequantizeLinear nodes the round bypassed, so that uses are counted right
+  }
+  return total;
+}
 
 }  // namespace verge::opt

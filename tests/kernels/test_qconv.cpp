@@ -210,6 +210,36 @@ TEST(QuantizedOps, QuantizeLinearAvx512) {
     }
 }
 
+// verge.QGlobalAveragePool: the AVX-512 byte sums against the reference, planes around the 64-byte vectors,
+// int8 / uint8 in and out, sums that saturate the output.
+TEST(QuantizedOps, QGlobalAveragePoolAvx512) {
+  std::mt19937 rng(8);
+  for (Shape shape :
+       {Shape{1, 3, 1, 1}, Shape{2, 5, 7, 9}, Shape{1, 4, 8, 8}, Shape{1, 2, 13, 13}, Shape{1, 2, 56, 56}})
+    for (bool xs8 : {false, true})
+      for (bool ys8 : {false, true})
+        for (float y_scale : {0.02f, 0.002f}) {
+          KernelCase kc("QGlobalAveragePool", "verge");
+          if (xs8)
+            kc.input(random_ints<int8_t>(rng, shape, -128, 127))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<int8_t>(-9));
+          else
+            kc.input(random_ints<uint8_t>(rng, shape, 0, 255))
+                .constant(Tensor::scalar<float>(0.05f))
+                .constant(Tensor::scalar<uint8_t>(131));
+          kc.constant(Tensor::scalar<float>(y_scale));
+          if (ys8)
+            kc.constant(Tensor::scalar<int8_t>(3));
+          else
+            kc.constant(Tensor::scalar<uint8_t>(90));
+          const int ran = check_variants(kc, "qglobal_average_pool_avx512");
+          if (cpu_has(Isa::kAvx512)) {
+            EXPECT_GT(ran, 0);
+          }
+        }
+}
+
 // Both int8 max-pool variants (portable, AVX-512) against the reference: widths around the 64-byte
 // vectors (8, 63, 111 = SqueezeNet's first pool, 130), strides 1-3 (3: the scalar window pass), pads,
 // ceil_mode, int8 and uint8.
@@ -245,12 +275,18 @@ TEST(QuantizedOps, MaxPoolInt8) {
 namespace verge::test {
 namespace {
 
-TEST(QuantizedOps, QMulBroadcastGate) {  // SE gate: B [N, C, 1, 1] over A [N, C, H, W]
+// SE gate: B [N, C, 1, 1] over A [N, C, H, W]; runs of 45 elements (arithmetic per element) and of 576
+// and 1 x 24 x 24 (a table per run of at least 512, then lookups).
+TEST(QuantizedOps, QMulBroadcastGate) {
   std::mt19937 rng(6);
   for (const char* op : {"QAdd", "QMul"})
-    for (Shape bs : {Shape{2, 19, 1, 1}, Shape{2, 1, 1, 1}, Shape{2, 19, 5, 1}}) {
+    for (auto [as, bs] :
+         {std::pair{Shape{2, 19, 5, 9}, Shape{2, 19, 1, 1}}, std::pair{Shape{2, 19, 5, 9}, Shape{2, 1, 1, 1}},
+          std::pair{Shape{2, 19, 5, 9}, Shape{2, 19, 5, 1}},
+          std::pair{Shape{1, 5, 24, 24}, Shape{1, 5, 1, 1}},
+          std::pair{Shape{2, 3, 24, 24}, Shape{2, 1, 1, 1}}}) {
       KernelCase kc(op, "verge");
-      kc.input(random_ints<uint8_t>(rng, {2, 19, 5, 9}, 0, 255))
+      kc.input(random_ints<uint8_t>(rng, as, 0, 255))
           .constant(Tensor::scalar<float>(0.05f))
           .constant(Tensor::scalar<uint8_t>(120));
       kc.input(random_ints<uint8_t>(rng, bs, 0, 255))

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 
 #include "graph_builder.h"
 #include "import/onnx/importer.h"
@@ -255,6 +256,47 @@ TEST(QuantizedGraph, ConcatWithOtherParametersRequantizesExactly) {
     EXPECT_EQ(ops["Concat"], 1);
     EXPECT_EQ(ops["DequantizeLinear"], 1);  // only the graph output's
     EXPECT_EQ(step_diff(got, expected, 0.03f).first, 0.0);
+  }
+}
+
+// SiLU as the quantizer writes it, Q(Mul(DQ(x), DQ(Q(Sigmoid(DQ(x)))))), and x * HardSigmoid(x): one table
+// of x's byte, exactly the float graph's values (reference kernels, the tables' oracle).
+TEST(QuantizedGraph, SiluBecomesOneLookupTableExactly) {
+  for (const char* gate : {"Sigmoid", "HardSigmoid"})
+    for (bool s8 : {false, true}) {
+      SCOPED_TRACE(std::string(gate) + (s8 ? " int8" : " uint8"));
+      GraphBuilder b(14);
+      const std::string x = qdq(b, b.input("x", {2, 3, 5, 7}), 0.05f, s8 ? -3 : 128, s8);
+      const std::string g = qdq(b, b.node(gate, {x}), 1.f / 255, s8 ? -128 : 0, s8);
+      b.output(qdq(b, b.node("Mul", {x, g}), 0.03f, s8 ? -20 : 10, s8), {2, 3, 5, 7});
+      const Tensor input = test::random_tensor(rng, {2, 3, 5, 7}, -7.f, 7.f);
+      std::map<std::string, int> ops;
+      const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input, nullptr, true);
+      const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+      EXPECT_EQ(ops["QLut"], 1);
+      EXPECT_EQ(ops.count("QMul") + ops.count("Mul") + ops.count(gate), 0u);
+      EXPECT_EQ(step_diff(got, expected, 0.03f).first, 0.0);
+    }
+}
+
+// Q(GlobalAveragePool(DQ(x))) runs as verge.QGlobalAveragePool: an integer sum scaled once, within one
+// output step of the float graph (which sums dequantized floats).
+TEST(QuantizedGraph, GlobalAveragePoolRunsOnIntegers) {
+  for (bool s8 : {false, true}) {
+    SCOPED_TRACE(s8);
+    GraphBuilder b;
+    const std::string x = qdq(b, b.input("x", {2, 19, 13, 13}), 0.05f, s8 ? 4 : 120, s8);
+    b.output(qdq(b, b.node("GlobalAveragePool", {x}), 0.01f, s8 ? -5 : 100, s8), {2, 19, 1, 1});
+    const Tensor input = test::random_tensor(rng, {2, 19, 13, 13}, -3.f, 6.f);
+    std::map<std::string, int> ops;
+    const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+    const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+    EXPECT_EQ(ops["QGlobalAveragePool"], 1);
+    EXPECT_EQ(ops.count("GlobalAveragePool"), 0u);
+    EXPECT_LE(step_diff(got, expected, 0.01f).first, 1.0);
+    // The reference kernel of the fused graph gives the same bytes as the optimized one.
+    const Tensor got_ref = run_at(b.bytes(), OptLevel::kAll, input, nullptr, true);
+    EXPECT_EQ(step_diff(got, got_ref, 0.01f).first, 0.0);
   }
 }
 

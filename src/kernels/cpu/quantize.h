@@ -30,4 +30,7 @@ void qlut_avx512vbmi(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t*
 void max_bytes_avx512(uint8_t* cm, const uint8_t* row, int64_t n, bool is_signed);
 void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is_signed, uint8_t* y);
 
+// Exact sum of n int8 / uint8 values (verge.QGlobalAveragePool), AVX-512BW sum of absolute differences.
+int64_t sum_bytes_avx512(const uint8_t* x, int64_t n, bool is_signed);
+
 }  // namespace verge

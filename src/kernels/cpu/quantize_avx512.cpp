@@ -118,4 +118,16 @@ void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is
   is_signed ? max_windows<true>(cm, n, k, stride, y) : max_windows<false>(cm, n, k, stride, y);
 }
 
+int64_t sum_bytes_avx512(const uint8_t* x, int64_t n, bool is_signed) {
+  const __m512i flip = _mm512_set1_epi8(is_signed ? static_cast<char>(0x80) : 0),
+                zero = _mm512_setzero_si512();
+  __m512i acc = zero;
+  for (int64_t i = 0; i < n; i += 64) {  // int8 summed as uint8 (x + 128), corrected below
+    const __mmask64 m = first(n - i);
+    const __m512i v = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+    acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
+  }
+  return _mm512_reduce_add_epi64(acc) - (is_signed ? 128 * n : 0);
+}
+
 }  // namespace verge

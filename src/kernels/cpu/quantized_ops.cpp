@@ -3,6 +3,7 @@
 //   MaxPool on uint8 / int8 (2-D, no Indices output, dilation 1): windows clipped to the input, so padding
 //   never wins, exactly as the reference; portable C++ and AVX-512BW.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -10,6 +11,7 @@
 #include "ir/conv_geometry.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/kernel.h"
+#include "kernels/ref/quant_math.h"
 
 namespace verge {
 namespace {
@@ -67,10 +69,20 @@ class QBinary final : public Kernel {
     if (nb != n) {  // B broadcast over A's trailing dims (SE gates): one B value per run of `inner` elements
       const int64_t inner = n / nb;
       p.b_broadcast = true;
+      // A long run is a function of A's byte alone: its 256-entry table (the same arithmetic on every
+      // byte value) and one lookup pass cost less than the float arithmetic on every element.
+      const bool lut = vbmi_ && inner >= kLutMinRun;
       parallel_for(c.pool, nb, std::max<int64_t>(1, 16 * 1024 / std::max<int64_t>(inner, 1)),
                    [&](int64_t lo, int64_t hi) {
-                     for (int64_t j = lo; j < hi; ++j)
-                       qbinary_avx512(a + j * inner, b + j, inner, p, y + j * inner);
+                     alignas(64) uint8_t table[256];
+                     for (int64_t j = lo; j < hi; ++j) {
+                       if (lut) {
+                         qbinary_avx512(kBytes.data(), b + j, 256, p, table);
+                         qlut_avx512vbmi(a + j * inner, inner, table, y + j * inner);
+                       } else {
+                         qbinary_avx512(a + j * inner, b + j, inner, p, y + j * inner);
+                       }
+                     }
                    });
       return Status::ok();
     }
@@ -84,7 +96,14 @@ class QBinary final : public Kernel {
   const char* name() const override { return "qbinary_avx512"; }
 
  private:
+  static constexpr int64_t kLutMinRun = 512;
+  static constexpr std::array<uint8_t, 256> kBytes = [] {
+    std::array<uint8_t, 256> v{};
+    for (int i = 0; i < 256; ++i) v[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
+    return v;
+  }();
   QBinaryParams p_;
+  bool vbmi_ = __builtin_cpu_supports("avx512vbmi");
 };
 
 // verge.QLut with the table in registers (qlut_avx512vbmi), 16 KiB chunks across threads.
@@ -103,6 +122,40 @@ class QLutVbmi final : public Kernel {
     return Status::ok();
   }
   const char* name() const override { return "qlut_avx512vbmi"; }
+};
+
+// verge.QGlobalAveragePool: per plane an AVX-512 exact byte sum, then the reference's float32 scaling.
+class QGlobalAveragePoolAvx512 final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& xs = c.shape(0);
+    planes_ = xs[0] * xs[1], size_ = shape_numel(xs) / std::max<int64_t>(1, planes_);
+    x_signed_ = c.dtype(0) == DType::kInt8, y_signed_ = c.output(0).dtype == DType::kInt8;
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    const float m = ref::quant::global_average_multiplier(c.input(1).data<float>()[0], size_);
+    const int64_t xz = c.input(2).get_as_int64(0);
+    const float ys = c.input(3).data<float>()[0];
+    const auto yz = static_cast<int32_t>(c.input(4).get_as_int64(0));
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    parallel_for(
+        c.pool, planes_, std::max<int64_t>(1, 4096 / std::max<int64_t>(size_, 1)), [&](int64_t b, int64_t e) {
+          for (int64_t p = b; p < e; ++p) {
+            const float v =
+                static_cast<float>(sum_bytes_avx512(x + p * size_, size_, x_signed_) - xz * size_) * m;
+            y[p] = y_signed_ ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
+                             : ref::quant::quantize<uint8_t>(v, ys, yz);
+          }
+        });
+    return Status::ok();
+  }
+  const char* name() const override { return "qglobal_average_pool_avx512"; }
+
+ private:
+  int64_t planes_ = 0, size_ = 0;
+  bool x_signed_ = false, y_signed_ = false;
 };
 
 // MaxPool on int8 / uint8 planes. Per output row: the column-wise max over the window's valid input rows,
@@ -205,6 +258,13 @@ bool accepts_qlut_avx512vbmi(const PrepareContext& c) {
   return c.node().op == OpId::QLut && shape_numel(c.shape(1)) == 256 && __builtin_cpu_supports("avx512vbmi");
 }
 std::unique_ptr<Kernel> make_qlut_avx512vbmi(const ir::Node&) { return std::make_unique<QLutVbmi>(); }
+
+bool accepts_qglobal_average_pool_avx512(const PrepareContext& c) {
+  return c.node().op == OpId::QGlobalAveragePool;
+}
+std::unique_ptr<Kernel> make_qglobal_average_pool_avx512(const ir::Node&) {
+  return std::make_unique<QGlobalAveragePoolAvx512>();
+}
 
 // 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide.
 bool accepts_maxpool_int8(const PrepareContext& c) {

@@ -97,6 +97,11 @@ inline Q quantize(int32_t x, float scale, int32_t zp) {
 // DequantizeLinear of one value.
 inline float dequantize(int64_t x, int64_t zp, float scale) { return static_cast<float>(x - zp) * scale; }
 
+// verge.QGlobalAveragePool: the float32 factor of the exact integer sum, x_scale / (plane size).
+inline float global_average_multiplier(float x_scale, int64_t size) {
+  return x_scale / static_cast<float>(size);
+}
+
 // Requantization multiplier and step (see the header comment).
 inline double requant_multiplier(float in_scale, float w_scale, float out_scale) {
   return (static_cast<double>(in_scale) * static_cast<double>(w_scale)) / static_cast<double>(out_scale);

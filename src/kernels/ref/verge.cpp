@@ -23,8 +23,8 @@ class Inner {
  public:
   // `types` are the inner kernel's input types (nullptr = omitted); constants as in the outer context.
   Status prepare(PrepareContext& outer, const ir::Node& node, std::unique_ptr<Kernel> k,
-                 std::vector<TensorType> in_types, std::vector<bool> present, std::vector<const Tensor*> constants,
-                 TensorType out_type) {
+                 std::vector<TensorType> in_types, std::vector<bool> present,
+                 std::vector<const Tensor*> constants, TensorType out_type) {
     kernel_ = std::move(k);
     in_types_ = std::move(in_types);
     out_type_ = {std::move(out_type)};
@@ -49,7 +49,9 @@ class Inner {
   size_t scratch_ = 0;
 };
 
-size_t bytes_of(const Shape& s) { return (static_cast<size_t>(shape_numel(s)) * sizeof(float) + 63) / 64 * 64; }
+size_t bytes_of(const Shape& s) {
+  return (static_cast<size_t>(shape_numel(s)) * sizeof(float) + 63) / 64 * 64;
+}
 
 void add_and_activate(float* y, const float* sum, int64_t n, const Activation& act) {
   for (int64_t i = 0; i < n; ++i) y[i] = act(sum ? y[i] + sum[i] : y[i]);
@@ -68,13 +70,16 @@ class FusedConvRef final : public Kernel {
       types.push_back(c.has_input(i) ? c.input(i) : TensorType{});
       consts.push_back(c.constant(i));
     }
-    VERGE_RETURN_IF_ERROR(conv_.prepare(c, c.node(), make_Conv(c.node()), types, present, consts, c.output(0)));
+    VERGE_RETURN_IF_ERROR(
+        conv_.prepare(c, c.node(), make_Conv(c.node()), types, present, consts, c.output(0)));
     c.request_scratch(conv_.scratch_bytes());
     return Status::ok();
   }
   Status run(const RunContext& c) override {
-    VERGE_RETURN_IF_ERROR(conv_.run(c, c.inputs.first(std::min<size_t>(3, c.inputs.size())), &c.output(0), c.scratch));
-    add_and_activate(c.output(0).data<float>(), c.has_input(3) ? c.input(3).data<float>() : nullptr, c.output(0).numel(), act_);
+    VERGE_RETURN_IF_ERROR(
+        conv_.run(c, c.inputs.first(std::min<size_t>(3, c.inputs.size())), &c.output(0), c.scratch));
+    add_and_activate(c.output(0).data<float>(), c.has_input(3) ? c.input(3).data<float>() : nullptr,
+                     c.output(0).numel(), act_);
     return Status::ok();
   }
 
@@ -95,7 +100,8 @@ class FusedGemmRef final : public Kernel {
       types.push_back(c.has_input(i) ? c.input(i) : TensorType{});
       consts.push_back(c.constant(i));
     }
-    VERGE_RETURN_IF_ERROR(gemm_.prepare(c, c.node(), make_Gemm(c.node()), types, present, consts, c.output(0)));
+    VERGE_RETURN_IF_ERROR(
+        gemm_.prepare(c, c.node(), make_Gemm(c.node()), types, present, consts, c.output(0)));
     c.request_scratch(gemm_.scratch_bytes());
     return Status::ok();
   }
@@ -114,8 +120,8 @@ class ToBlockedRef final : public Kernel {
  public:
   Status run(const RunContext& c) override {
     const Tensor& x = c.input(0);
-    to_blocked(x.data<float>(), c.output(0).data<float>(), x.dim(0), x.dim(1), shape_numel(std::span(x.shape()).subspan(2)),
-               c.output(0).shape().back());
+    to_blocked(x.data<float>(), c.output(0).data<float>(), x.dim(0), x.dim(1),
+               shape_numel(std::span(x.shape()).subspan(2)), c.output(0).shape().back());
     return Status::ok();
   }
 };
@@ -155,12 +161,13 @@ class BlockedRef final : public Kernel {
       }
       k = make_Conv(n);
       inner_node_ = n;
-    } else {  // BlockedPool
+    } else {                            // BlockedPool
       in_c_ = out_c_ = xs[1] * block_;  // pools are per channel: padding lanes ride along
       const bool global = n.get_int("global", 0) != 0;
       const bool max = n.get_string("mode", "") == "max";
       inner_node_ = n;
-      inner_node_.op = global ? (max ? OpId::GlobalMaxPool : OpId::GlobalAveragePool) : (max ? OpId::MaxPool : OpId::AveragePool);
+      inner_node_.op = global ? (max ? OpId::GlobalMaxPool : OpId::GlobalAveragePool)
+                              : (max ? OpId::MaxPool : OpId::AveragePool);
       k = op_info(inner_node_.op).make_reference(inner_node_);
     }
     Shape planar_in = {xs[0], in_c_};
@@ -170,7 +177,8 @@ class BlockedRef final : public Kernel {
     types.insert(types.begin(), TensorType{DType::kFloat32, planar_in});
     present.insert(present.begin(), true);
     consts.insert(consts.begin(), nullptr);
-    VERGE_RETURN_IF_ERROR(inner_.prepare(c, inner_node_, std::move(k), types, present, consts, {DType::kFloat32, planar_out}));
+    VERGE_RETURN_IF_ERROR(
+        inner_.prepare(c, inner_node_, std::move(k), types, present, consts, {DType::kFloat32, planar_out}));
     x_planar_ = Tensor::wrap(DType::kFloat32, planar_in, static_cast<void*>(nullptr));
     y_planar_ = Tensor::wrap(DType::kFloat32, planar_out, static_cast<void*>(nullptr));
     in_bytes_ = bytes_of(planar_in);
@@ -189,7 +197,8 @@ class BlockedRef final : public Kernel {
     inputs_[0] = &x_planar_;
     const size_t n_in = inner_node_.op == OpId::BlockedConv ? 3 : 1;
     for (size_t i = 1; i < n_in; ++i) inputs_[i] = c.has_input(i) ? &c.input(i) : nullptr;
-    VERGE_RETURN_IF_ERROR(inner_.run(c, std::span(inputs_).first(n_in), &y_planar_, base + in_bytes_ + out_bytes_));
+    VERGE_RETURN_IF_ERROR(
+        inner_.run(c, std::span(inputs_).first(n_in), &y_planar_, base + in_bytes_ + out_bytes_));
     Tensor& y = c.output(0);
     const int64_t out_s = shape_numel(y_planar_.shape()) / (y.dim(0) * out_c_);
     to_blocked(y_planar_.data<float>(), y.data<float>(), y.dim(0), out_c_, out_s, block_);
@@ -295,7 +304,8 @@ class QBinaryRef final : public Kernel {
     const int64_t inner = c.input(0).numel() / std::max<int64_t>(1, c.input(3).numel());
     for (int64_t i = 0; i < c.input(0).numel(); ++i) {
       const uint8_t braw = b[i / inner];
-      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i], bi = b_s8 ? static_cast<int8_t>(braw) : braw;
+      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i],
+                    bi = b_s8 ? static_cast<int8_t>(braw) : braw;
       const float fa = quant::dequantize(ai, az, as), fb = quant::dequantize(bi, bz, bs);
       float v = kMul ? fa * fb : fa + fb;
       if (relu_ && !(v > 0.f)) v = 0.f;
@@ -323,6 +333,35 @@ class QLutRef final : public Kernel {
 };
 }  // namespace
 
+namespace {
+class QGlobalAveragePoolRef final : public Kernel {
+ public:
+  Status run(const RunContext& c) override {
+    const Tensor& x = c.input(0);
+    const bool x_s8 = x.dtype() == DType::kInt8, y_s8 = c.output(0).dtype() == DType::kInt8;
+    const int64_t planes = x.dim(0) * x.dim(1), size = x.numel() / std::max<int64_t>(1, planes);
+    const float m = quant::global_average_multiplier(c.input(1).data<float>()[0], size);
+    const int64_t xz = c.input(2).get_as_int64(0);
+    const float ys = c.input(3).data<float>()[0];
+    const auto yz = static_cast<int32_t>(c.input(4).get_as_int64(0));
+    const auto* xd = static_cast<const uint8_t*>(x.raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    for (int64_t p = 0; p < planes; ++p) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < size; ++i)
+        sum += (x_s8 ? static_cast<int8_t>(xd[p * size + i]) : xd[p * size + i]) - xz;
+      const float v = static_cast<float>(sum) * m;
+      y[p] = y_s8 ? static_cast<uint8_t>(quant::quantize<int8_t>(v, ys, yz))
+                  : quant::quantize<uint8_t>(v, ys, yz);
+    }
+    return Status::ok();
+  }
+};
+}  // namespace
+
+std::unique_ptr<Kernel> make_QGlobalAveragePool(const ir::Node&) {
+  return std::make_unique<QGlobalAveragePoolRef>();
+}
 std::unique_ptr<Kernel> make_QLut(const ir::Node&) { return std::make_unique<QLutRef>(); }
 std::unique_ptr<Kernel> make_QAdd(const ir::Node&) { return std::make_unique<QBinaryRef<false>>(); }
 std::unique_ptr<Kernel> make_QMul(const ir::Node&) { return std::make_unique<QBinaryRef<true>>(); }
