@@ -1,5 +1,6 @@
 #include "core/cpu_features.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -24,11 +25,20 @@ CpuFeatures detect() {
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a & (1u << 5)) != 0;
   unsigned regs[12] = {};
   if (__get_cpuid(0x80000000u, &a, &b, &c, &d) && a >= 0x80000004u) {
-    for (unsigned i = 0; i < 3; ++i) __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
+    for (unsigned i = 0; i < 3; ++i)
+      __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
     char brand[49] = {};
     std::memcpy(brand, regs, 48);
     f.brand = brand;
     while (!f.brand.empty() && f.brand.back() == ' ') f.brand.pop_back();
+  }
+  // VERGE_MAX_ISA=avx2 | scalar caps what the kernels may use (to run and time the AVX2 or portable
+  // variants on a newer CPU); unset, anything else or "native": everything the CPU has.
+  if (const char* cap = std::getenv("VERGE_MAX_ISA")) {
+    const bool scalar = std::strcmp(cap, "scalar") == 0;
+    if (scalar || std::strcmp(cap, "avx2") == 0)
+      f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512_vnni = f.avx512_bf16 = false;
+    if (scalar) f.avx2 = f.fma = false;
   }
 #elif defined(__aarch64__)
   f.neon = true;
@@ -46,22 +56,32 @@ const CpuFeatures& cpu_features() {
 bool cpu_has(Isa isa) {
   const CpuFeatures& f = cpu_features();
   switch (isa) {
-    case Isa::kScalar: return true;
-    case Isa::kAvx2Fma: return f.avx2 && f.fma;
-    case Isa::kAvx512: return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
-    case Isa::kAvx512Vnni: return cpu_has(Isa::kAvx512) && f.avx512_vnni;
-    case Isa::kNeon: return f.neon;
+    case Isa::kScalar:
+      return true;
+    case Isa::kAvx2Fma:
+      return f.avx2 && f.fma;
+    case Isa::kAvx512:
+      return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+    case Isa::kAvx512Vnni:
+      return cpu_has(Isa::kAvx512) && f.avx512_vnni;
+    case Isa::kNeon:
+      return f.neon;
   }
   return false;
 }
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2Fma: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx512Vnni: return "avx512vnni";
-    case Isa::kNeon: return "neon";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2Fma:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
+    case Isa::kNeon:
+      return "neon";
   }
   return "?";
 }

@@ -1,8 +1,8 @@
-// int8 QLinearConv variants against the reference kernel, bit for bit (compare_tensors is exact on
-// integers): 1x1 / 3x3 / 5x5 / 7x7, strides, pads, dilations, groups and depthwise, channel counts
-// around the 6-channel tiles and 4-wide reduction groups, pixel counts around the 32-pixel tiles,
-// uint8 and int8 activations and outputs, per-tensor and per-channel weight scales, with and without
-// bias, multipliers that saturate.
+// int8 QLinearConv variants (AVX512-VNNI, AVX2, depthwise) against the reference kernel, bit for bit
+// (compare_tensors is exact on integers): 1x1 / 3x3 / 5x5 / 7x7, strides, pads, dilations, groups and
+// depthwise, channel counts around the 6-channel tiles and 4-wide reduction groups, pixel counts around the
+// 32-pixel tiles, uint8 and int8 activations and outputs, per-tensor and per-channel weight scales, with and
+// without bias, multipliers that saturate.
 #include <cmath>
 #include <random>
 #include <string>
@@ -30,7 +30,14 @@ struct QConvSpec {
   float y_scale = 0.05f;
 };
 
-void check_qconv(const QConvSpec& s, const char* variant = "qlinearconv_avx512vnni", uint32_t seed = 1) {
+// One QLinearConv case against the reference; without a variant, both generic tile kernels (AVX512-VNNI
+// and AVX2) are checked.
+void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t seed = 1) {
+  if (!variant) {
+    check_qconv(s, "qlinearconv_avx512vnni", seed);
+    check_qconv(s, "qlinearconv_avx2", seed);
+    return;
+  }
   std::mt19937 rng(seed);
   KernelCase kc("QLinearConv");
   if (s.x_signed)
@@ -66,8 +73,8 @@ void check_qconv(const QConvSpec& s, const char* variant = "qlinearconv_avx512vn
                " d=" + std::to_string(s.dilation) + " g=" + std::to_string(s.group) +
                (s.x_signed ? " s8x" : " u8x") + (s.y_signed ? " s8y" : " u8y"));
   const int ran = check_variants(kc, variant);
-  if (cpu_has(Isa::kAvx512Vnni)) {
-    EXPECT_GT(ran, 0);
+  if (cpu_has(std::string(variant) == "qlinearconv_avx2" ? Isa::kAvx2Fma : Isa::kAvx512Vnni)) {
+    EXPECT_GT(ran, 0) << variant;
   }
 }
 
@@ -188,6 +195,16 @@ TEST(QLinearConvVnni, ResNetLayers) {
 namespace verge::test {
 namespace {
 
+// The AVX-512 and AVX2 variants base_avx512 / base_avx2 of a node, each where the CPU has its ISA.
+void check_avx512_and_avx2(const KernelCase& kc, const std::string& base) {
+  for (auto [suffix, isa] : {std::pair{"_avx512", Isa::kAvx512}, std::pair{"_avx2", Isa::kAvx2Fma}}) {
+    const int ran = check_variants(kc, base + suffix);
+    if (cpu_has(isa)) {
+      EXPECT_GT(ran, 0) << base + suffix;
+    }
+  }
+}
+
 TEST(QuantizedOps, QuantizeLinearAvx512) {
   std::mt19937 rng(3);
   for (int64_t n : {1, 15, 16, 17, 1000, 40000})
@@ -203,10 +220,7 @@ TEST(QuantizedOps, QuantizeLinearAvx512) {
         kc.constant(Tensor::scalar<int8_t>(-3));
       else
         kc.constant(Tensor::scalar<uint8_t>(131));
-      const int ran = check_variants(kc, "quantize_f32_avx512");
-      if (cpu_has(Isa::kAvx512)) {
-        EXPECT_GT(ran, 0);
-      }
+      check_avx512_and_avx2(kc, "quantize_f32");
     }
 }
 
@@ -293,10 +307,7 @@ TEST(QuantizedOps, QMulBroadcastGate) {
           .constant(Tensor::scalar<float>(1.f / 255))
           .constant(Tensor::scalar<uint8_t>(0));
       kc.constant(Tensor::scalar<float>(0.04f)).constant(Tensor::scalar<uint8_t>(128));
-      const int ran = check_variants(kc, "qbinary_avx512");
-      if (cpu_has(Isa::kAvx512)) {
-        EXPECT_GT(ran, 0);
-      }
+      check_avx512_and_avx2(kc, "qbinary");
     }
 }
 
@@ -324,10 +335,7 @@ TEST(QuantizedOps, QAddQMulAvx512) {
           else
             kc.constant(Tensor::scalar<uint8_t>(128));
           if (relu) kc.attr_string("activation", "Relu");
-          const int ran = check_variants(kc, "qbinary_avx512");
-          if (cpu_has(Isa::kAvx512)) {
-            EXPECT_GT(ran, 0);
-          }
+          check_avx512_and_avx2(kc, "qbinary");
         }
 }
 

@@ -1,5 +1,5 @@
-// QLinearConv with AVX512-VNNI (kernels/cpu/qconv.h): uint8 or int8 activations (int8 ones are shifted
-// by 128 while the panel is built), constant int8 symmetric weights packed at prepare with the
+// QLinearConv with AVX512-VNNI or AVX2 (kernels/cpu/qconv.h): uint8 or int8 activations (int8 ones are
+// shifted by 128 while the panel is built), constant int8 symmetric weights packed at prepare with the
 // activation zero point and the int32 bias folded into one per-channel constant, per-channel
 // requantization fused into the tile. Works directly on NCHW tensors: run() builds, per tile of 32
 // output pixels, the im2col panel of one group (4 reduction indices interleaved per pixel) in a
@@ -21,14 +21,51 @@
 namespace verge {
 namespace {
 
-constexpr int MR = kQConvMr, PT = kQConvPt;
+constexpr int PT = kQConvPt;
+
+// The ISA-specific pieces of the generic QLinearConv: reduction indices per panel group (G), panel and
+// packed-weight element types, output channels per tile (MR) and the microkernels (qconv.h). A panel
+// group of 32 pixels is 128 bytes in both.
+struct VnniMicro {
+  static constexpr int G = 4, MR = kQConvMr;
+  using Elem = uint8_t;
+  using WElem = int8_t;
+  static constexpr const char* kName = "qlinearconv_avx512vnni";
+  static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
+    qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip, dst);
+  }
+  static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx512vnni(src, dst); }
+  static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
+                   int64_t ldy, int pixels) {
+    qconv_tile_avx512vnni(col, w, kg, rq, rows, y, ldy, pixels);
+  }
+};
+struct Avx2Micro {
+  static constexpr int G = 2, MR = kQConvMrAvx2;
+  using Elem = int16_t;
+  using WElem = int16_t;
+  static constexpr const char* kName = "qlinearconv_avx2";
+  static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
+    qconv_interleave2_avx2(r[0], r[1], flip, dst);
+  }
+  static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx2(src, dst); }
+  static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
+                   int64_t ldy, int pixels) {
+    qconv_tile_avx2(col, w, kg, rq, rows, y, ldy, pixels);
+  }
+};
 
 bool is_constant_of(const PrepareContext& c, size_t i, std::initializer_list<DType> types) {
   if (!c.has_input(i) || !c.constant(i)) return false;
   return std::find(types.begin(), types.end(), c.dtype(i)) != types.end();
 }
 
-class QLinearConvVnni final : public Kernel {
+template <class Micro>
+class QLinearConvTiles final : public Kernel {
+  static constexpr int G = Micro::G, MR = Micro::MR;
+  using Elem = typename Micro::Elem;
+  using WElem = typename Micro::WElem;
+
  public:
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
@@ -42,7 +79,7 @@ class QLinearConvVnni final : public Kernel {
     sh_ = g.strides[0], sw_ = g.strides[1], dh_ = g.dilations[0], dw_ = g.dilations[1];
     ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
     k_ = cg_ * kh_ * kw_;
-    k4_ = (k_ + 3) / 4;
+    k4_ = (k_ + G - 1) / G;  // panel groups (of G reduction indices)
     mtiles_ = (mg_ + MR - 1) / MR;
     // Stride 1: the "padded grid" — output pixel (oy, ox) is grid point q = oy * wp + ox of the input
     // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
@@ -80,18 +117,18 @@ class QLinearConvVnni final : public Kernel {
     const Tensor& w_scale = *c.constant(4);
     const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
     const int64_t rows = group_ * mtiles_ * MR;
-    wpack_.assign(static_cast<size_t>(rows * k4_ * 4), 0);
+    wpack_.assign(static_cast<size_t>(rows * k4_ * G), 0);
     comp_.assign(static_cast<size_t>(rows), 0);
     scale_.assign(static_cast<size_t>(rows), 0.f);
     for (int64_t gi = 0; gi < group_; ++gi)
       for (int64_t mi = 0; mi < mg_; ++mi) {
         const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
         const int64_t row = (gi * mtiles_ + t) * MR + r;
-        int8_t* tile = wpack_.data() + (gi * mtiles_ + t) * k4_ * MR * 4;
+        WElem* tile = wpack_.data() + (gi * mtiles_ + t) * k4_ * MR * G;
         int64_t sum = 0;
         for (int64_t k = 0; k < k_; ++k) {
           const int8_t v = wd[m * k_ + k];
-          tile[((k / 4) * MR + r) * 4 + k % 4] = v;
+          tile[((k / G) * MR + r) * G + k % G] = v;
           sum += v;
         }
         const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
@@ -131,7 +168,8 @@ class QLinearConvVnni final : public Kernel {
     const int64_t units = n_ * group_ * ptiles_;
     parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
       const int64_t slot = claim_slot();
-      uint8_t* panel = scratch + slot * slot_bytes();
+      uint8_t* panel_bytes = scratch + slot * slot_bytes();
+      auto* panel = reinterpret_cast<Elem*>(panel_bytes);
       for (int64_t u = begin; u < end; ++u) {
         const int64_t pt = u % ptiles_, gi = (u / ptiles_) % group_, n = u / (ptiles_ * group_);
         const int64_t p0 = pt * PT;
@@ -155,7 +193,7 @@ class QLinearConvVnni final : public Kernel {
               runs[nruns][0] = p, runs[nruns][1] = static_cast<int>(oy * ow_ + ox), runs[nruns++][2] = valid;
             p += len;
           }
-        uint8_t* tmp = panel + k4_ * 128 + 5 * 64;
+        uint8_t* tmp = panel_bytes + k4_ * 128 + 5 * 64;
         for (int64_t t = 0; t < mtiles_; ++t) {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
@@ -164,11 +202,10 @@ class QLinearConvVnni final : public Kernel {
           const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
           uint8_t* yt = yg + t * MR * plane;
           if (direct) {
-            qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, yt + p0, plane,
-                                  pixels);
+            Micro::tile(panel, wpack_.data() + row * k4_ * G, k4_, rq, rows, yt + p0, plane, pixels);
             continue;
           }
-          qconv_tile_avx512vnni(panel, wpack_.data() + row * k4_ * 4, k4_, rq, rows, tmp, PT, pixels);
+          Micro::tile(panel, wpack_.data() + row * k4_ * G, k4_, rq, rows, tmp, PT, pixels);
           for (int r = 0; r < rows; ++r)
             for (int s = 0; s < nruns; ++s)
               std::memcpy(yt + r * plane + runs[s][1], tmp + r * PT + runs[s][0],
@@ -179,7 +216,7 @@ class QLinearConvVnni final : public Kernel {
     });
     return Status::ok();
   }
-  const char* name() const override { return "qlinearconv_avx512vnni"; }
+  const char* name() const override { return Micro::kName; }
 
  private:
   // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
@@ -236,22 +273,21 @@ class QLinearConvVnni final : public Kernel {
   int64_t padded_row(int64_t r) const { return gs_ == 2 ? (r % 2) * (hp_ / 2) + r / 2 : r; }
 
   // Stride-1 panel from the padded grid (see prepare): rows are pointers into the (padded) input.
-  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels,
-                        uint8_t* panel) const {
-    uint8_t* bufs = panel + k4_ * 128;
+  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels, Elem* panel) const {
+    uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
     uint8_t* pad_row = bufs + 4 * 64;
     std::memset(pad_row, x_zp_, PT);
     for (int64_t k4 = 0; k4 < k4_; ++k4) {
-      const uint8_t* r[4];
-      for (int j = 0; j < 4; ++j) {
-        const int64_t k = k4 * 4 + j;
+      const uint8_t* r[G];
+      for (int j = 0; j < G; ++j) {
+        const int64_t k = k4 * G + j;
         if (k >= k_) {
           r[j] = pad_row;
           continue;
         }
         const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
         if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
-          qconv_even_bytes_avx512vnni(src, bufs + j * 64);
+          Micro::even_bytes(src, bufs + j * 64);
           r[j] = bufs + j * 64;
         } else if (src + PT <= x_end) {
           r[j] = src;
@@ -262,22 +298,22 @@ class QLinearConvVnni final : public Kernel {
           r[j] = bufs + j * 64;
         }
       }
-      qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip_, panel + k4 * 128);
+      Micro::interleave(r, flip_, panel + k4 * G * PT);
     }
     (void)pixels;
   }
 
-  void build_panel(const uint8_t* xg, int64_t p0, int pixels, uint8_t* panel) const {
-    uint8_t* bufs = panel + k4_ * 128;
+  void build_panel(const uint8_t* xg, int64_t p0, int pixels, Elem* panel) const {
+    uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
     uint8_t* pad_row = bufs + 4 * 64;
     std::memset(pad_row, x_zp_, PT);
     for (int64_t k4 = 0; k4 < k4_; ++k4) {
-      const uint8_t* r[4];
-      for (int j = 0; j < 4; ++j) {
-        const int64_t k = k4 * 4 + j;
+      const uint8_t* r[G];
+      for (int j = 0; j < G; ++j) {
+        const int64_t k = k4 * G + j;
         r[j] = k < k_ ? build_row(xg, k, p0, pixels, bufs + j * 64) : pad_row;
       }
-      qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip_, panel + k4 * 128);
+      Micro::interleave(r, flip_, panel + k4 * G * PT);
     }
   }
 
@@ -290,7 +326,7 @@ class QLinearConvVnni final : public Kernel {
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;
-  std::vector<int8_t> wpack_;
+  std::vector<WElem> wpack_;
   std::vector<int32_t> comp_;
   std::vector<float> scale_;
   std::unique_ptr<std::atomic<int>[]> busy_;
@@ -385,7 +421,7 @@ class QDepthwiseVnni final : public Kernel {
 
 // Constant symmetric int8 weights, constant quantization parameters with finite positive float32 scales,
 // 2-D convolution.
-bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
+bool accepts_qlinear_conv_tiles(const PrepareContext& c) {
   if (c.node().op != OpId::QLinearConv || c.shape(0).size() != 4) return false;
   if (!is_constant_of(c, 3, {DType::kInt8})) return false;
   for (size_t i : {1, 4, 6})
@@ -405,14 +441,19 @@ bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) {
   return true;
 }
 
+bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) { return accepts_qlinear_conv_tiles(c); }
 std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
-  return std::make_unique<QLinearConvVnni>();
+  return std::make_unique<QLinearConvTiles<VnniMicro>>();
+}
+bool accepts_qlinear_conv_avx2(const PrepareContext& c) { return accepts_qlinear_conv_tiles(c); }
+std::unique_ptr<Kernel> make_qlinear_conv_avx2(const ir::Node&) {
+  return std::make_unique<QLinearConvTiles<Avx2Micro>>();
 }
 
 // Depthwise (group = C = M), 3x3 or 5x5, equal strides 1 or 2, dilation 1, pads below the kernel size,
 // requantization scales below 1 (the usual case; larger ones take qlinearconv_avx512vnni); needs VBMI.
 bool accepts_qlinear_dw_avx512vnni(const PrepareContext& c) {
-  if (!accepts_qlinear_conv_avx512vnni(c) || !__builtin_cpu_supports("avx512vbmi")) return false;
+  if (!accepts_qlinear_conv_tiles(c) || !__builtin_cpu_supports("avx512vbmi")) return false;
   const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
   const Tensor& w_scale = *c.constant(4);
   for (int64_t i = 0; i < w_scale.numel(); ++i)

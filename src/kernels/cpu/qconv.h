@@ -44,6 +44,18 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 // dst[p] = src[2p] for p < 32 (reads 64 bytes).
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
 
+// AVX2 (no VNNI): the same tiles and arithmetic with pairs instead of quads, in 16 bits. Panel:
+// col[(k2 * 32 + p) * 2 + j] = X(k = 2*k2 + j, pixel p) as int16 (the uint8 value); packed weights
+// wpack[(k2 * MR + r) * 2 + j] = W(m0 + r, 2*k2 + j) as int16. vpmaddwd multiplies 8 pixels' pairs by one
+// channel's broadcast pair and adds the two products in 32 bits: exact for every uint8 x int8 product,
+// where vpmaddubsw's int16 pair sums would saturate (255 * 127 * 2 > 32767). Requantization as above.
+constexpr int kQConvMrAvx2 = 2;  // output channels per tile (8 accumulators: MR x 4 pixel vectors)
+void qconv_tile_avx2(const int16_t* col, const int16_t* wpack, int64_t k2, const QRequant& rq, int rows,
+                     uint8_t* y, int64_t ldy, int pixels);
+// dst[p * 2 + j] = int16(rows[j][p] ^ flip) for p < 32.
+void qconv_interleave2_avx2(const uint8_t* r0, const uint8_t* r1, uint8_t flip, int16_t* dst);
+void qconv_even_bytes_avx2(const uint8_t* src, uint8_t* dst);
+
 }  // namespace verge
 
 namespace verge {

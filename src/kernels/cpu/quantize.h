@@ -9,6 +9,8 @@ namespace verge {
 
 void quantize_f32_avx512(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax,
                          uint8_t* y);
+void quantize_f32_avx2(const float* x, int64_t n, float scale, int32_t zp, int32_t qmin, int32_t qmax,
+                       uint8_t* y);
 
 // verge.QAdd / QMul over n elements (same numerics as their reference: dequantize each operand as
 // float(x - zp) * scale, add or multiply in float32, optional Relu, then quantize as above).
@@ -19,6 +21,7 @@ struct QBinaryParams {
   int32_t a_zp = 0, b_zp = 0, y_zp = 0, qmin = 0, qmax = 255;
 };
 void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinaryParams& p, uint8_t* y);
+void qbinary_avx2(const uint8_t* a, const uint8_t* b, int64_t n, const QBinaryParams& p, uint8_t* y);
 
 // verge.QLut: y[i] = table[x[i]] for n bytes (256-byte table). Needs AVX512-VBMI: the table sits in four
 // registers, two vpermt2b look up the low and high halves and the byte's top bit picks one.

@@ -1,5 +1,6 @@
 // Fast kernels for the quantized graph around the int8 convolutions (optimize/quantized.cpp):
-//   QuantizeLinear (float32, per tensor)   AVX-512, bit-exact with the reference (kernels/cpu/quantize.h)
+//   QuantizeLinear (float32, per tensor), QAdd / QMul   AVX-512 or AVX2, bit-exact with the reference
+//   (kernels/cpu/quantize.h)
 //   MaxPool on uint8 / int8 (2-D, no Indices output, dilation 1): windows clipped to the input, so padding
 //   never wins, exactly as the reference; portable C++ and AVX-512BW.
 #include <algorithm>
@@ -18,6 +19,8 @@ namespace {
 
 class QuantizeF32 final : public Kernel {
  public:
+  using Fn = void (*)(const float*, int64_t, float, int32_t, int32_t, int32_t, uint8_t*);
+  QuantizeF32(Fn fn, const char* name) : fn_(fn), name_(name) {}
   Status prepare(PrepareContext& c) override {
     const bool s8 = c.output(0).dtype == DType::kInt8;
     qmin_ = s8 ? -128 : 0;
@@ -33,18 +36,23 @@ class QuantizeF32 final : public Kernel {
     constexpr int64_t kChunk = 16 * 1024;
     parallel_for(c.pool, (x.numel() + kChunk - 1) / kChunk, 4, [&](int64_t b, int64_t e) {
       const int64_t i0 = b * kChunk, i1 = std::min(x.numel(), e * kChunk);
-      quantize_f32_avx512(xd + i0, i1 - i0, scale, zp, qmin_, qmax_, y + i0);
+      fn_(xd + i0, i1 - i0, scale, zp, qmin_, qmax_, y + i0);
     });
     return Status::ok();
   }
-  const char* name() const override { return "quantize_f32_avx512"; }
+  const char* name() const override { return name_; }
 
  private:
+  Fn fn_;
+  const char* name_;
   int32_t qmin_ = 0, qmax_ = 255;
 };
 
 class QBinary final : public Kernel {
  public:
+  using Fn = void (*)(const uint8_t*, const uint8_t*, int64_t, const QBinaryParams&, uint8_t*);
+  // lut: long broadcast runs through a table and qlut_avx512vbmi (needs VBMI).
+  QBinary(Fn fn, const char* name, bool lut) : fn_(fn), name_(name), vbmi_(lut) {}
   Status prepare(PrepareContext& c) override {
     p_.mul = c.node().op == OpId::QMul;
     p_.relu = c.node().get_string("activation", "") == "Relu";
@@ -77,10 +85,10 @@ class QBinary final : public Kernel {
                      alignas(64) uint8_t table[256];
                      for (int64_t j = lo; j < hi; ++j) {
                        if (lut) {
-                         qbinary_avx512(kBytes.data(), b + j, 256, p, table);
+                         fn_(kBytes.data(), b + j, 256, p, table);
                          qlut_avx512vbmi(a + j * inner, inner, table, y + j * inner);
                        } else {
-                         qbinary_avx512(a + j * inner, b + j, inner, p, y + j * inner);
+                         fn_(a + j * inner, b + j, inner, p, y + j * inner);
                        }
                      }
                    });
@@ -89,11 +97,11 @@ class QBinary final : public Kernel {
     constexpr int64_t kChunk = 16 * 1024;
     parallel_for(c.pool, (n + kChunk - 1) / kChunk, 4, [&](int64_t lo, int64_t hi) {
       const int64_t i0 = lo * kChunk, i1 = std::min(n, hi * kChunk);
-      qbinary_avx512(a + i0, b + i0, i1 - i0, p, y + i0);
+      fn_(a + i0, b + i0, i1 - i0, p, y + i0);
     });
     return Status::ok();
   }
-  const char* name() const override { return "qbinary_avx512"; }
+  const char* name() const override { return name_; }
 
  private:
   static constexpr int64_t kLutMinRun = 512;
@@ -102,8 +110,10 @@ class QBinary final : public Kernel {
     for (int i = 0; i < 256; ++i) v[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
     return v;
   }();
+  Fn fn_;
+  const char* name_;
   QBinaryParams p_;
-  bool vbmi_ = __builtin_cpu_supports("avx512vbmi");
+  bool vbmi_ = false;
 };
 
 // verge.QLut with the table in registers (qlut_avx512vbmi), 16 KiB chunks across threads.
@@ -247,12 +257,24 @@ bool accepts_quantize_f32_avx512(const PrepareContext& c) {
   const DType out = c.output(0).dtype;
   return out == DType::kUInt8 || out == DType::kInt8;
 }
-std::unique_ptr<Kernel> make_quantize_f32_avx512(const ir::Node&) { return std::make_unique<QuantizeF32>(); }
+std::unique_ptr<Kernel> make_quantize_f32_avx512(const ir::Node&) {
+  return std::make_unique<QuantizeF32>(quantize_f32_avx512, "quantize_f32_avx512");
+}
+bool accepts_quantize_f32_avx2(const PrepareContext& c) { return accepts_quantize_f32_avx512(c); }
+std::unique_ptr<Kernel> make_quantize_f32_avx2(const ir::Node&) {
+  return std::make_unique<QuantizeF32>(quantize_f32_avx2, "quantize_f32_avx2");
+}
 
 bool accepts_qbinary_avx512(const PrepareContext& c) {
   return c.node().op == OpId::QAdd || c.node().op == OpId::QMul;
 }
-std::unique_ptr<Kernel> make_qbinary_avx512(const ir::Node&) { return std::make_unique<QBinary>(); }
+std::unique_ptr<Kernel> make_qbinary_avx512(const ir::Node&) {
+  return std::make_unique<QBinary>(qbinary_avx512, "qbinary_avx512", __builtin_cpu_supports("avx512vbmi"));
+}
+bool accepts_qbinary_avx2(const PrepareContext& c) { return accepts_qbinary_avx512(c); }
+std::unique_ptr<Kernel> make_qbinary_avx2(const ir::Node&) {
+  return std::make_unique<QBinary>(qbinary_avx2, "qbinary_avx2", false);
+}
 
 bool accepts_qlut_avx512vbmi(const PrepareContext& c) {
   return c.node().op == OpId::QLut && shape_numel(c.shape(1)) == 256 && __builtin_cpu_supports("avx512vbmi");
