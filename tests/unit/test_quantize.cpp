@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -502,6 +504,43 @@ TEST(QuantizeCli, WritesModelReportAndChart) {
                                   test::test_data("fmnist_cnn.onnx"), out, data));
   EXPECT_NE(xcode, 0);
   EXPECT_NE(xtext.find("nope"), std::string::npos) << xtext;
+  fs::remove_all(dir);
+}
+
+// The int8 model's logits on 64 real images are identical with the best kernels, the kernels capped to
+// AVX2 (VERGE_MAX_ISA, read once per process: each run is its own `verge` process) and the reference
+// kernels: every int8 variant is bit-exact on a whole model.
+TEST(QuantizeCli, Int8LogitsIdenticalAcrossIsas) {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("verge_qisa_{}", ::getpid());
+  fs::create_directories(dir);
+  const std::string data = test::test_data("fmnist-sample"), model = (dir / "q.onnx").string();
+  auto [code, text] =
+      test::verge_cli(fmt::format("quantize {} -o {} --calib {} --calib-split test --calib-size 100",
+                                  test::test_data("fmnist_cnn.onnx"), model, data));
+  ASSERT_EQ(code, 0) << text;
+  auto ds = load_idx_dataset(data, "test", 64);
+  ASSERT_TRUE(ds.is_ok()) << ds.status().to_string();
+  const std::string images = (dir / "x.npy").string();
+  ASSERT_TRUE(write_npy(ds->images, images).is_ok());
+  auto logits = [&](const std::string& name, const char* max_isa, const char* kernels) {
+    if (max_isa) ::setenv("VERGE_MAX_ISA", max_isa, 1);
+    auto [rc, out] = test::verge_cli(fmt::format("run {} --input image={} --kernels {} --output-dir {}",
+                                                 model, images, kernels, (dir / name).string()));
+    ::unsetenv("VERGE_MAX_ISA");
+    EXPECT_EQ(rc, 0) << out;
+    std::vector<Tensor> outs;
+    for (const auto& e : fs::directory_iterator(dir / name))
+      outs.push_back(read_npy(e.path().string()).value());
+    EXPECT_EQ(outs.size(), 1u);
+    return outs.empty() ? Tensor() : std::move(outs[0]);
+  };
+  const Tensor best = logits("best", nullptr, "best"), avx2 = logits("avx2", "avx2", "best"),
+               ref = logits("ref", nullptr, "reference");
+  ASSERT_EQ(best.numel(), 64 * 10);
+  ASSERT_EQ(avx2.shape(), best.shape());
+  ASSERT_EQ(ref.shape(), best.shape());
+  EXPECT_EQ(std::memcmp(best.raw(), ref.raw(), best.nbytes()), 0);
+  EXPECT_EQ(std::memcmp(avx2.raw(), ref.raw(), best.nbytes()), 0);
   fs::remove_all(dir);
 }
 
