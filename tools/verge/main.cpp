@@ -5,6 +5,8 @@
 #include <map>
 
 #include "commands.h"
+#include "io/dataset.h"
+#include "runtime/session_impl.h"
 #include "verge/status.h"
 
 namespace verge::cli {
@@ -19,11 +21,30 @@ SessionOptions RuntimeFlags::session_options() const {
   SessionOptions so;
   so.threads = threads;
   so.reference_kernels = kernels == "reference";
-  so.optimization = opt_level == "none"    ? OptLevel::kNone
-                    : opt_level == "basic" ? OptLevel::kBasic
+  so.optimization = opt_level == "none"       ? OptLevel::kNone
+                    : opt_level == "basic"    ? OptLevel::kBasic
                     : opt_level == "extended" ? OptLevel::kExtended
                                               : OptLevel::kAll;
   return so;
+}
+
+void add_preprocess_option(CLI::App* cmd, std::string& spec) {
+  cmd->add_option("--preprocess", spec,
+                  "image folders: resize=S|HxW,crop=S|HxW,mean=M[/M/M],std=S[/S/S],layout=nchw|nhwc,"
+                  "color=rgb|bgr|gray,scale=A[/B]; defaults from the model input (docs/quantization.md)");
+}
+
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const IoInfo* input) {
+  VERGE_ASSIGN_OR_RETURN(Preprocess pre, parse_preprocess(spec));
+  return load_dataset(path, {.split = split, .limit = limit, .preprocess = std::move(pre), .input = input});
+}
+
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const ir::Graph& graph) {
+  if (graph.inputs.empty()) return load_data(path, split, limit, spec, nullptr);
+  const IoInfo input = io_info(graph.value(graph.inputs[0]));
+  return load_data(path, split, limit, spec, &input);
 }
 
 int report_error(const Status& st) {
