@@ -281,6 +281,7 @@ Result<LabeledImages> load_image_folder(const fs::path& dir, const DataOptions& 
   for (const auto& [path, label] : files) {
     VERGE_RETURN_IF_ERROR(add_image(path, spec, pixels, h, w));
     out.labels.push_back(label);
+    if (o.on_image) o.on_image(static_cast<int64_t>(out.labels.size()), static_cast<int64_t>(files.size()));
   }
   const int64_t n = static_cast<int64_t>(files.size()), c = spec.channels;
   const Shape shape = spec.rank3                ? Shape{n, h, w}

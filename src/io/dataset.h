@@ -18,6 +18,7 @@
 // empty folder, a sample shape or channel count the model cannot take are errors, never crashes.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,8 @@ struct DataOptions {
   int64_t limit = 0;              // > 0: the first `limit` samples
   Preprocess preprocess;          // image folders only
   const IoInfo* input = nullptr;  // the model input the samples are for (shape, defaults); null: none
+  // Image folders: called after each decoded image with (images done, images to decode). Optional.
+  std::function<void(int64_t, int64_t)> on_image;
 };
 
 // "idx", "npy-pair", "npy" or "images" for the source at `path`; NotFound naming what was looked for.

@@ -144,6 +144,7 @@ TEST(DatasetCli, QuantizeCalibratedOnTheFolderEqualsTheIdxSource) {
   ASSERT_EQ(fcode, 0) << ftext;
   EXPECT_NE(ftext.find("image folder"), std::string::npos) << ftext;
   EXPECT_NE(ftext.find("300 images in 10 classes"), std::string::npos) << ftext;
+  EXPECT_NE(ftext.find("decode [==="), std::string::npos) << ftext;  // the decoding progress bar
   const auto bytes = [&](const std::string& f) {
     std::ifstream s(dir / f, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(s), {});

@@ -3,9 +3,11 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "commands.h"
 #include "io/dataset.h"
+#include "progress.h"
 #include "runtime/session_impl.h"
 #include "verge/status.h"
 
@@ -37,7 +39,19 @@ void add_preprocess_option(CLI::App* cmd, std::string& spec) {
 Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
                                 const std::string& spec, const IoInfo* input) {
   VERGE_ASSIGN_OR_RETURN(Preprocess pre, parse_preprocess(spec));
-  return load_dataset(path, {.split = split, .limit = limit, .preprocess = std::move(pre), .input = input});
+  std::optional<Progress> bar;  // image folders: decoding can take a while
+  auto on_image = [&](int64_t done, int64_t total) {
+    if (!bar) bar.emplace("decode", total);
+    if (done < total)
+      bar->update(done);
+    else
+      bar->finish();
+  };
+  auto r = load_dataset(
+      path,
+      {.split = split, .limit = limit, .preprocess = std::move(pre), .input = input, .on_image = on_image});
+  if (!r.is_ok() && bar) std::fputc('\n', stderr);  // end the bar's line before the error
+  return r;
 }
 
 Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
