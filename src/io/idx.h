@@ -22,6 +22,7 @@ struct LabeledImages {
   Tensor images;                // float32 [N, 1, H, W], pixels scaled to [0, 1]
   std::vector<int64_t> labels;  // N
   Tensor targets;               // optional float32 [N, ...]: regression targets instead of labels (training)
+  std::string description;      // what was read, for messages ("IDX test split, 1000 samples")
 };
 
 // split: "train" or "test" (files named t10k-*). `limit` > 0 keeps the first `limit` samples.

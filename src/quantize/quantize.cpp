@@ -12,6 +12,7 @@
 #include "optimize/graph_edit.h"
 #include "optimize/optimize.h"
 #include "quantize/rewrite.h"
+#include "runtime/session_impl.h"
 #include "verge/session.h"
 
 namespace verge::quant {
@@ -404,13 +405,7 @@ Result<QuantizeResult> quantize_static(const ir::Model& fp32, const Tensor& cali
   // Calibration: statistics of every tensor with its own parameters.
   std::vector<std::string> act_names;
   for (ValueId v : m.acts) act_names.push_back(g.value(v).name);
-  IoInfo input;
-  {
-    const ir::Value& in = g.value(g.inputs[0]);
-    input.name = in.name;
-    input.has_shape = in.type.has_shape;
-    for (const ir::Dim& d : in.type.dims) input.shape.push_back(d.is_fixed() ? d.value : -1);
-  }
+  const IoInfo input = io_info(g.value(g.inputs[0]));
   std::map<std::string, TensorStats> local_stats;
   std::map<std::string, TensorStats>& stats = o.stats_cache ? *o.stats_cache : local_stats;
   std::vector<std::string> missing;

@@ -12,7 +12,6 @@
 
 namespace verge {
 
-namespace {
 IoInfo io_info(const ir::Value& v) {
   IoInfo info;
   info.name = v.name;
@@ -24,7 +23,6 @@ IoInfo io_info(const ir::Value& v) {
   }
   return info;
 }
-}  // namespace
 
 Result<std::unique_ptr<Session>> Session::Impl::create(ir::Model model, const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
@@ -49,12 +47,14 @@ Status Session::Impl::check_shape(size_t i, const Shape& shape) const {
   const IoInfo& in = inputs[i];
   if (!in.has_shape) return Status::ok();
   if (shape.size() != in.shape.size())
-    return Status::invalid_argument(fmt::format("input '{}' has rank {} (shape {}); the model expects rank {}", in.name,
-                                                shape.size(), shape_to_string(shape), in.shape.size()));
+    return Status::invalid_argument(
+        fmt::format("input '{}' has rank {} (shape {}); the model expects rank {}", in.name, shape.size(),
+                    shape_to_string(shape), in.shape.size()));
   for (size_t d = 0; d < shape.size(); ++d)
     if (in.shape[d] >= 0 && shape[d] != in.shape[d])
-      return Status::invalid_argument(fmt::format("input '{}' has shape {}; the model expects {} (dimension {} must be {})",
-                                                  in.name, shape_to_string(shape), describe_shape(in), d, in.shape[d]));
+      return Status::invalid_argument(
+          fmt::format("input '{}' has shape {}; the model expects {} (dimension {} must be {})", in.name,
+                      shape_to_string(shape), describe_shape(in), d, in.shape[d]));
   return Status::ok();
 }
 
@@ -69,7 +69,8 @@ std::string Session::Impl::describe_shape(const IoInfo& in) {
 
 Result<Plan*> Session::Impl::plan_for(const std::vector<Shape>& shapes) {
   if (shapes.size() != inputs.size())
-    return Status::invalid_argument(fmt::format("the model has {} inputs; got {}", inputs.size(), shapes.size()));
+    return Status::invalid_argument(
+        fmt::format("the model has {} inputs; got {}", inputs.size(), shapes.size()));
   for (auto it = plans.begin(); it != plans.end(); ++it) {
     if (it->first != shapes) continue;
     plans.splice(plans.begin(), plans, it);  // most recently used first
@@ -95,7 +96,8 @@ Result<std::unique_ptr<Session>> Session::load(const std::string& path, const Se
   return Impl::create(std::move(m), options);
 }
 
-Result<std::unique_ptr<Session>> Session::load_from_memory(std::string_view bytes, const SessionOptions& options) {
+Result<std::unique_ptr<Session>> Session::load_from_memory(std::string_view bytes,
+                                                           const SessionOptions& options) {
   VERGE_ASSIGN_OR_RETURN(ir::Model m, onnx_io::load_model_from_bytes(bytes, "<memory>", "."));
   return Impl::create(std::move(m), options);
 }
@@ -114,7 +116,8 @@ Status Session::prepare(const std::vector<Shape>& input_shapes) {
 Result<std::span<const Tensor>> Session::run(std::span<const Tensor> in) {
   Impl& m = *impl_;
   if (in.size() != m.inputs.size())
-    return Status::invalid_argument(fmt::format("the model has {} inputs; got {}", m.inputs.size(), in.size()));
+    return Status::invalid_argument(
+        fmt::format("the model has {} inputs; got {}", m.inputs.size(), in.size()));
   // Fast path: the current plan matches these shapes (no allocation in steady state).
   bool same = m.current != nullptr && m.current_shapes.size() == in.size();
   for (size_t i = 0; same && i < in.size(); ++i) same = in[i].shape() == m.current_shapes[i];
@@ -135,7 +138,9 @@ Result<std::span<const Tensor>> Session::run(std::span<const Tensor> in) {
     if (info.dtype == DType::kBool) {
       const auto* b = static_cast<const uint8_t*>(in[i].raw());
       for (int64_t k = 0; k < in[i].numel(); ++k)
-        if (b[k] > 1) return Status::invalid_argument(fmt::format("input '{}' is bool but holds byte {}", info.name, b[k]));
+        if (b[k] > 1)
+          return Status::invalid_argument(
+              fmt::format("input '{}' is bool but holds byte {}", info.name, b[k]));
     }
     m.bound[i] = &in[i];
   }

@@ -13,6 +13,9 @@
 
 namespace verge {
 
+// Name, dtype and shape (-1 for symbolic dims) of a graph input or output, as Session::inputs() reports it.
+IoInfo io_info(const ir::Value& v);
+
 struct Session::Impl {
   std::unique_ptr<ir::Model> model;
   SessionOptions options;

@@ -84,9 +84,9 @@ Result<Buf<float>> run_teacher(Session& teacher, const Tensor& images, int64_t b
   if (in.dtype != DType::kFloat32)
     return Status::invalid_argument(
         fmt::format("teacher input '{}' is {}; expected float32 images", in.name, dtype_name(in.dtype)));
-  const Shape& all = images.shape();  // [N, 1, H, W]
-  const int64_t n = all[0], per = all[1] * all[2] * all[3];
-  const bool drop_channel = in.has_shape && in.shape.size() == 3;
+  const Shape& all = images.shape();  // [N, ...sample]; [N, 1, H, W] for a rank-3 input drops the 1
+  const int64_t n = all[0], per = n > 0 ? images.numel() / n : 0;
+  const bool drop_channel = in.has_shape && in.shape.size() == 3 && all.size() == 4;
   const bool fixed = in.has_shape && !in.shape.empty() && in.shape[0] > 0;
   const int64_t b = fixed ? in.shape[0] : std::max<int64_t>(batch, 1);
   Buf<float> logits;
@@ -100,7 +100,8 @@ Result<Buf<float>> run_teacher(Session& teacher, const Tensor& images, int64_t b
       std::memcpy(padded.data(), src, static_cast<size_t>(take * per) * sizeof(float));
       src = padded.data();
     }
-    const Shape shape = drop_channel ? Shape{run_b, all[2], all[3]} : Shape{run_b, all[1], all[2], all[3]};
+    Shape shape = drop_channel ? Shape{run_b, all[2], all[3]} : all;
+    shape[0] = run_b;
     VERGE_ASSIGN_OR_RETURN(auto out, teacher.run({Tensor::wrap(DType::kFloat32, shape, src)}));
     const Tensor& y = out[0];
     if (y.dtype() != DType::kFloat32 || y.rank() != 2 || y.dim(0) != run_b)
@@ -131,11 +132,13 @@ Result<std::vector<EpochStats>> distill_classifier(ir::Model& student, const Buf
   std::vector<int64_t> y;
   if (options.train.augment.crop_pad > 0 || options.train.augment.flip)
     return Status::invalid_argument(
-        "distillation precomputes the teacher's logits on the unaugmented images; augmentation is not supported");
+        "distillation precomputes the teacher's logits on the unaugmented images; augmentation is not "
+        "supported");
   if (options.train.hooks.loss) return Status::invalid_argument("distillation sets the training loss itself");
   TrainOptions train = options.train;
   train.hooks.loss = [&](const Buf<float>& logits, std::span<const int64_t> samples,
-                   std::span<const int64_t> labels, Buf<float>& dlogits, int64_t& correct) -> Result<double> {
+                         std::span<const int64_t> labels, Buf<float>& dlogits,
+                         int64_t& correct) -> Result<double> {
     if (logits.shape.size() != 2 || logits.shape[1] != c)
       return Status::invalid_argument(fmt::format("student logits {} do not match the teacher's {} classes",
                                                   shape_to_string(logits.shape), c));

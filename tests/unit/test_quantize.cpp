@@ -15,10 +15,10 @@
 #include <set>
 
 #include "import/onnx/importer.h"
+#include "io/dataset.h"
 #include "io/idx.h"
 #include "io/npy.h"
 #include "op_test.h"
-#include "quantize/calib_data.h"
 #include "quantize/calibrate.h"
 #include "quantize/mixed_precision.h"
 #include "quantize/quantize.h"
@@ -183,38 +183,39 @@ IoInfo image_input() {
   return in;
 }
 
+// The dataset loader as `verge quantize --calib` calls it for the Fashion-MNIST CNN's input.
+Result<LabeledImages> load_calibration_data(const std::string& path, int64_t limit,
+                                            const std::string& split = "train") {
+  static const IoInfo input = image_input();
+  return load_dataset(path, {.split = split, .limit = limit, .input = &input});
+}
+
 TEST(CalibData, NpyDirectoryOfBatchesAndSingleSamples) {
   const fs::path dir = fs::temp_directory_path() / fmt::format("verge_calib_{}", ::getpid());
   fs::create_directories(dir);
   std::vector<float> a(3 * 784, 0.25f), b(784, 0.5f);
   ASSERT_TRUE(write_npy(Tensor::from_vector<float>({3, 1, 28, 28}, a), (dir / "a.npy").string()).is_ok());
   ASSERT_TRUE(write_npy(Tensor::from_vector<float>({1, 28, 28}, b), (dir / "b.npy").string()).is_ok());
-  auto d = load_calibration_data(dir.string(), image_input(), 0);
+  auto d = load_calibration_data(dir.string(), 0);
   ASSERT_TRUE(d.is_ok()) << d.status().to_string();
-  EXPECT_EQ(d->samples.shape(), (Shape{4, 1, 28, 28}));
-  EXPECT_EQ(d->samples.data<float>()[3 * 784], 0.5f);
-  auto first = load_calibration_data(dir.string(), image_input(), 2);
+  EXPECT_EQ(d->images.shape(), (Shape{4, 1, 28, 28}));
+  EXPECT_EQ(d->images.data<float>()[3 * 784], 0.5f);
+  auto first = load_calibration_data(dir.string(), 2);
   ASSERT_TRUE(first.is_ok());
-  EXPECT_EQ(first->samples.dim(0), 2);
+  EXPECT_EQ(first->images.dim(0), 2);
   // A sample of the wrong rank is rejected with the file named.
   ASSERT_TRUE(
       write_npy(Tensor::from_vector<float>({28}, std::vector<float>(28)), (dir / "c.npy").string()).is_ok());
-  auto bad = load_calibration_data(dir.string(), image_input(), 0);
+  auto bad = load_calibration_data(dir.string(), 0);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_NE(bad.status().message().find("c.npy"), std::string::npos) << bad.status().to_string();
-  // An image folder is reported as unsupported.
-  const fs::path images = dir / "folder";
-  fs::create_directories(images / "cat");
-  auto folder = load_calibration_data(images.string(), image_input(), 0);
-  ASSERT_FALSE(folder.is_ok());
-  EXPECT_EQ(folder.status().code(), StatusCode::kUnsupported);
   fs::remove_all(dir);
 }
 
 TEST(CalibData, IdxDirectoryTakesTheFirstSamples) {
-  auto d = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 16, "test");
+  auto d = load_calibration_data(test::test_data("fmnist-sample"), 16, "test");
   ASSERT_TRUE(d.is_ok()) << d.status().to_string();
-  EXPECT_EQ(d->samples.shape(), (Shape{16, 1, 28, 28}));
+  EXPECT_EQ(d->images.shape(), (Shape{16, 1, 28, 28}));
   EXPECT_EQ(d->labels.size(), 16u);
   auto ref = load_idx_dataset(test::test_data("fmnist-sample"), "test", 16);
   ASSERT_TRUE(ref.is_ok());
@@ -231,9 +232,9 @@ struct Quantized {
 
 Result<Quantized> quantize_fmnist(const QuantizeOptions& o, int64_t samples = 64) {
   VERGE_ASSIGN_OR_RETURN(ir::Model fp32, onnx_io::load_model(test::test_data("fmnist_cnn.onnx")));
-  VERGE_ASSIGN_OR_RETURN(CalibrationData data, load_calibration_data(test::test_data("fmnist-sample"),
-                                                                     image_input(), samples, "test"));
-  VERGE_ASSIGN_OR_RETURN(QuantizeResult r, quantize_static(fp32, data.samples, o));
+  VERGE_ASSIGN_OR_RETURN(LabeledImages data,
+                         load_calibration_data(test::test_data("fmnist-sample"), samples, "test"));
+  VERGE_ASSIGN_OR_RETURN(QuantizeResult r, quantize_static(fp32, data.images, o));
   return Quantized{std::move(r.model), std::move(r.report)};
 }
 
@@ -391,10 +392,10 @@ TEST(Dynamic, GemmsBecomeMatMulIntegerWithRuntimeActivationQuantization) {
     EXPECT_EQ(w.dtype(), DType::kInt8);
     EXPECT_EQ(g.value(n.input(3)).constant->numel(), w.dim(1)) << "per-column zero points";
   }
-  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), 0, "test");
   ASSERT_TRUE(eval.is_ok());
-  auto base = top1_accuracy(*fp32, eval->samples, eval->labels);
-  auto acc = top1_accuracy(q->model, eval->samples, eval->labels);
+  auto base = top1_accuracy(*fp32, eval->images, eval->labels);
+  auto acc = top1_accuracy(q->model, eval->images, eval->labels);
   ASSERT_TRUE(base.is_ok() && acc.is_ok());
   EXPECT_GE(*acc, *base - 0.005);
   EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 3.0);
@@ -403,9 +404,9 @@ TEST(Dynamic, GemmsBecomeMatMulIntegerWithRuntimeActivationQuantization) {
 TEST(HalfWeights, Float16AndBFloat16StorageWithCastToFloat) {
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());
-  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), 0, "test");
   ASSERT_TRUE(eval.is_ok());
-  auto base = top1_accuracy(*fp32, eval->samples, eval->labels);
+  auto base = top1_accuracy(*fp32, eval->images, eval->labels);
   ASSERT_TRUE(base.is_ok());
   for (DType storage : {DType::kFloat16, DType::kBFloat16}) {
     auto q = quantize_half(*fp32, storage, {});
@@ -419,7 +420,7 @@ TEST(HalfWeights, Float16AndBFloat16StorageWithCastToFloat) {
     }
     EXPECT_EQ(casts, 7);  // 4 weights + the 3 biases with >= 16 values (f2's 10-value bias stays float32)
     EXPECT_GT(static_cast<double>(q->report.size_fp32) / static_cast<double>(q->report.size_quantized), 1.9);
-    auto acc = top1_accuracy(q->model, eval->samples, eval->labels);
+    auto acc = top1_accuracy(q->model, eval->images, eval->labels);
     ASSERT_TRUE(acc.is_ok());
     EXPECT_GE(*acc, *base - 0.005) << dtype_name(storage);
   }
@@ -428,19 +429,19 @@ TEST(HalfWeights, Float16AndBFloat16StorageWithCastToFloat) {
 TEST(MixedPrecision, KeepsSensitiveLayersFloatUntilTheDropFits) {
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());
-  auto calib = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 64, "test");
-  auto eval = load_calibration_data(test::test_data("fmnist-sample"), image_input(), 0, "test");
+  auto calib = load_calibration_data(test::test_data("fmnist-sample"), 64, "test");
+  auto eval = load_calibration_data(test::test_data("fmnist-sample"), 0, "test");
   ASSERT_TRUE(calib.is_ok() && eval.is_ok());
   QuantizeOptions o;
   o.calib.method = CalibMethod::kEntropy;
   std::vector<std::string> log;
-  auto r = quantize_mixed_precision(*fp32, calib->samples, o, eval->samples, eval->labels, 0.0,
+  auto r = quantize_mixed_precision(*fp32, calib->images, o, eval->images, eval->labels, 0.0,
                                     [&](const std::string& s) { log.push_back(s); });
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
-  auto fp = top1_accuracy(*fp32, eval->samples, eval->labels);
+  auto fp = top1_accuracy(*fp32, eval->images, eval->labels);
   ASSERT_TRUE(fp.is_ok());
   EXPECT_EQ(r->fp32_top1, *fp);
-  auto final_acc = top1_accuracy(r->quantized.model, eval->samples, eval->labels);
+  auto final_acc = top1_accuracy(r->quantized.model, eval->images, eval->labels);
   ASSERT_TRUE(final_acc.is_ok());
   EXPECT_EQ(*final_acc, r->final_top1);
   EXPECT_GE(r->final_top1, r->full_int8_top1);
@@ -577,12 +578,12 @@ TEST_P(FashionMnistQuantized, TestAccuracyWithinBar) {
                                     << " is missing: install dataset-fashion-mnist (scripts/test.sh does)";
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx"));
   ASSERT_TRUE(fp32.is_ok());
-  auto calib = load_calibration_data(kFashion, image_input(), 512, "train");
+  auto calib = load_calibration_data(kFashion, 512, "train");
   ASSERT_TRUE(calib.is_ok()) << calib.status().to_string();
   QuantizeOptions o;
   o.calib.method = GetParam();
   o.report_sqnr = false;
-  auto q = quantize_static(*fp32, calib->samples, o);
+  auto q = quantize_static(*fp32, calib->images, o);
   ASSERT_TRUE(q.is_ok()) << q.status().to_string();
   auto test = load_idx_dataset(kFashion, "test");
   ASSERT_TRUE(test.is_ok());

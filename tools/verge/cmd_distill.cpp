@@ -3,8 +3,6 @@
 
 #include "commands.h"
 #include "import/onnx/importer.h"
-#include "io/idx.h"
-#include "train/data.h"
 #include "train/distill.h"
 #include "train_flags.h"
 
@@ -12,20 +10,19 @@ namespace verge::cli {
 
 Action add_distill(CLI::App& app) {
   struct Opts {
-    std::string teacher, student, data, out, split = "train";
+    std::string teacher, student, data, out, split = "train", preprocess;
     bool json = false;
     train::DistillOptions distill;
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand(
-      "distill",
-      "Train a student classifier from a teacher's soft targets (and labels where given)");
+      "distill", "Train a student classifier from a teacher's soft targets (and labels where given)");
   c->add_option("--teacher", o->teacher, "teacher ONNX classifier (run by the inference runtime)")
       ->required();
   c->add_option("--student", o->student, "student ONNX classifier whose Conv/Gemm parameters are trained")
       ->required();
   c->add_option("--data", o->data,
-                "directory with {train,t10k}-images-idx3-ubyte[.gz] and -labels-idx1-ubyte[.gz]")
+                "IDX directory, inputs.npy + labels.npy, or an image folder (one subfolder per class)")
       ->required();
   c->add_option("-o,--output", o->out, "trained student (ONNX)")->required();
   c->add_option("--temperature", o->distill.temperature, "softmax temperature T (default 4)")
@@ -37,6 +34,7 @@ Action add_distill(CLI::App& app) {
                 "use the labels of the first N training samples only; the rest get soft targets only")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
+  add_preprocess_option(c, o->preprocess);
   add_training_flags(c, o->distill.train);
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
   return [o]() -> int {
@@ -46,7 +44,9 @@ Action add_distill(CLI::App& app) {
     so.threads = o->distill.train.threads;
     auto teacher = Session::load(o->teacher, so);
     if (!teacher.is_ok()) return report_error(teacher.status());
-    auto ds = train::load_training_data(o->data, o->split, 0, train::Preprocess{});
+    // Samples shaped for the teacher's input (the student takes the same images).
+    const IoInfo* in = (*teacher)->inputs().empty() ? nullptr : &(*teacher)->inputs()[0];
+    auto ds = load_data(o->data, o->split, 0, o->preprocess, in);
     if (!ds.is_ok()) return report_error(ds.status());
     const int64_t n = ds->images.dim(0);
     fmt::print("teacher  {} on {} images ...\n", o->teacher, n);

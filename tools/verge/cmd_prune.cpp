@@ -15,7 +15,7 @@ namespace verge::cli {
 namespace {
 
 struct Opts {
-  std::string model, data, out, split = "train", schedule = "polynomial", allocation = "global";
+  std::string model, data, out, split = "train", schedule = "polynomial", allocation = "global", preprocess;
   std::string structured, criterion = "l1";
   double ratio = 0.5;
   int64_t limit = 0;
@@ -130,7 +130,8 @@ Action add_prune(CLI::App& app) {
   c->add_option("model", o->model,
                 "ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
       ->required();
-  c->add_option("--data", o->data, "IDX directory to fine-tune on (as verge train)");
+  c->add_option("--data", o->data, "data to fine-tune on, as for verge train (IDX, .npy pair, image folder)");
+  add_preprocess_option(c, o->preprocess);
   c->add_option("-o,--output", o->out, "pruned model (ONNX)")->required();
   c->add_option("--schedule", o->schedule, "magnitude schedule: polynomial (tfmot PolynomialDecay)")
       ->check(CLI::IsMember({"polynomial"}));
@@ -170,7 +171,7 @@ Action add_prune(CLI::App& app) {
     if (!model.is_ok()) return report_error(model.status());
     std::optional<LabeledImages> ds;
     if (!o->data.empty()) {
-      auto loaded = load_idx_dataset(o->data, o->split, o->limit);
+      auto loaded = load_data(o->data, o->split, o->limit, o->preprocess, model->graph);
       if (!loaded.is_ok()) return report_error(loaded.status());
       ds = std::move(loaded).value();
     }

@@ -3,9 +3,6 @@
 
 #include "commands.h"
 #include "import/onnx/importer.h"
-#include "io/idx.h"
-#include "train/data.h"
-#include "quantize/calib_data.h"
 #include "train/qat.h"
 #include "train_flags.h"
 
@@ -13,7 +10,7 @@ namespace verge::cli {
 
 Action add_qat(CLI::App& app) {
   struct Opts {
-    std::string model, data, out, calib, method = "minmax", split = "train";
+    std::string model, data, out, calib, method = "minmax", split = "train", preprocess;
     int64_t calib_size = 512;
     double percentile = 99.999;
     bool per_tensor = false, json = false;
@@ -42,8 +39,9 @@ Action add_qat(CLI::App& app) {
       ->check(CLI::Range(50.0, 100.0));
   c->add_flag("--per-tensor", o->per_tensor, "int8 weights with one scale per tensor (default per channel)");
   c->add_option("--exclude", o->exclude, "node names kept in float")->expected(1, -1);
-  c->add_option("--split", o->split, "IDX split to train and (by default) calibrate on: train | test")
+  c->add_option("--split", o->split, "split to train and (by default) calibrate on: train | test")
       ->check(CLI::IsMember({"train", "test"}));
+  add_preprocess_option(c, o->preprocess);
   add_training_flags(c, o->qat.train);
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
   c->footer("Training defaults for qat: --optimizer adam --lr 1e-5, 1 epoch, batch 64.");
@@ -53,16 +51,11 @@ Action add_qat(CLI::App& app) {
     const ir::Graph& g = model->graph;
     if (g.inputs.size() != 1)
       return report_error(Status::invalid_argument("qat needs a model with exactly one input"));
-    IoInfo input;
-    const ir::Value& in = g.value(g.inputs[0]);
-    input.name = in.name;
-    input.has_shape = in.type.has_shape;
-    for (const ir::Dim& d : in.type.dims) input.shape.push_back(d.is_fixed() ? d.value : -1);
     const std::string calib_path = o->calib.empty() ? o->data : o->calib;
-    auto calib = quant::load_calibration_data(calib_path, input, o->calib_size, o->split);
+    auto calib = load_data(calib_path, o->split, o->calib_size, o->preprocess, g);
     if (!calib.is_ok()) return report_error(calib.status());
     fmt::print("calibration  {} ({})\n", calib_path, calib->description);
-    auto ds = train::load_training_data(o->data, o->split, 0, train::Preprocess{});
+    auto ds = load_data(o->data, o->split, 0, o->preprocess, g);
     if (!ds.is_ok()) return report_error(ds.status());
     quant::QuantizeOptions& qo = o->qat.quant;
     qo.calib.method = quant::parse_calib_method(o->method).value();
@@ -71,7 +64,7 @@ Action add_qat(CLI::App& app) {
     qo.exclude = o->exclude;
     qo.threads = o->qat.train.threads;
     EpochProgress bar(o->qat.train.epochs, ds->images.dim(0));
-    auto r = train::quantization_aware_training(*model, *ds, calib->samples, o->qat, std::ref(bar));
+    auto r = train::quantization_aware_training(*model, *ds, calib->images, o->qat, std::ref(bar));
     if (!r.is_ok()) return report_error(r.status());
     if (Status st = onnx_io::save_model(r->quantized.model, o->out); !st.is_ok()) return report_error(st);
     nlohmann::json epochs = nlohmann::json::array();

@@ -6,7 +6,6 @@
 #include "commands.h"
 #include "import/onnx/importer.h"
 #include "progress.h"
-#include "quantize/calib_data.h"
 #include "quantize/mixed_precision.h"
 #include "quantize/quantize.h"
 
@@ -25,7 +24,7 @@ Status write_text(const std::string& path, const std::string& text) {
 
 Action add_quantize(CLI::App& app) {
   struct Opts {
-    std::string model, out, calib, split = "train", method = "minmax", report, chart;
+    std::string model, out, calib, split = "train", method = "minmax", report, chart, preprocess;
     int64_t calib_size = 512, batch = 32;
     double percentile = 99.999;
     bool per_tensor = false, per_channel = false, dynamic = false, fp16 = false, bf16 = false;
@@ -40,14 +39,16 @@ Action add_quantize(CLI::App& app) {
   c->add_option("model", o->model, "fp32 ONNX model with one float input")->required();
   c->add_option("-o,--output", o->out, "quantized .onnx file (QuantizeLinear/DequantizeLinear)")->required();
   c->add_option("--calib", o->calib,
-                "calibration data: IDX dataset dir, or a dir of .npy samples / one .npy");
+                "calibration data: IDX dataset dir, image folder (one subfolder per class), inputs.npy + "
+                "labels.npy, or a dir of .npy samples / one .npy");
+  add_preprocess_option(c, o->preprocess);
   c->add_flag("--dynamic", o->dynamic,
               "dynamic quantization of MatMul/Gemm (int8 weights, activations at run time); no --calib");
   c->add_flag("--fp16", o->fp16, "store float weights as float16 (compute stays float32); no --calib");
   c->add_flag("--bf16", o->bf16, "store float weights as bfloat16 (compute stays float32); no --calib");
   c->add_option("--calib-size", o->calib_size, "use the first N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  c->add_option("--calib-split", o->split, "IDX split to calibrate on: train | test")
+  c->add_option("--calib-split", o->split, "split to calibrate on: train | test (IDX files, or DIR/<split>/)")
       ->check(CLI::IsMember({"train", "test"}));
   c->add_option("--method", o->method, "minmax | percentile | entropy | mse")
       ->check(CLI::IsMember({"minmax", "percentile", "entropy", "mse"}));
@@ -63,9 +64,10 @@ Action add_quantize(CLI::App& app) {
       c->add_option("--max-accuracy-drop", o->max_drop,
                     "mixed precision: keep the most sensitive layers float until the top-1 drop <= P points")
           ->check(CLI::Range(0.0, 100.0));
-  c->add_option("--eval", o->eval, "labeled IDX dataset dir for --max-accuracy-drop")->needs(md);
+  c->add_option("--eval", o->eval, "labeled data for --max-accuracy-drop (IDX, image folder, .npy pair)")
+      ->needs(md);
   md->needs("--eval");
-  c->add_option("--eval-split", o->eval_split, "IDX split to evaluate on: train | test")
+  c->add_option("--eval-split", o->eval_split, "split to evaluate on: train | test")
       ->check(CLI::IsMember({"train", "test"}));
   c->add_option("--eval-size", o->eval_size, "evaluate on the first N samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
@@ -77,11 +79,6 @@ Action add_quantize(CLI::App& app) {
     const ir::Graph& g = model->graph;
     if (g.inputs.size() != 1)
       return report_error(Status::invalid_argument("quantize needs a model with exactly one input"));
-    IoInfo input;
-    const ir::Value& in = g.value(g.inputs[0]);
-    input.name = in.name;
-    input.has_shape = in.type.has_shape;
-    for (const ir::Dim& d : in.type.dims) input.shape.push_back(d.is_fixed() ? d.value : -1);
     if (o->dynamic || o->fp16 || o->bf16) {
       quant::QuantizeOptions qo;
       qo.per_channel = !o->per_tensor;
@@ -105,7 +102,7 @@ Action add_quantize(CLI::App& app) {
     if (o->calib.empty())
       return report_error(
           Status::invalid_argument("--calib is required (except with --dynamic, --fp16, --bf16)"));
-    auto data = quant::load_calibration_data(o->calib, input, o->calib_size, o->split);
+    auto data = load_data(o->calib, o->split, o->calib_size, o->preprocess, g);
     if (!data.is_ok()) return report_error(data.status());
     fmt::print("calibration  {} ({})\n", o->calib, data->description);
 
@@ -116,25 +113,25 @@ Action add_quantize(CLI::App& app) {
     qo.exclude = o->exclude;
     qo.batch = o->batch;
     qo.threads = o->threads;
-    Progress progress("calibrate", data->samples.dim(0));
+    Progress progress("calibrate", data->images.dim(0));
     qo.progress = [&](int64_t done, int64_t) { progress.update(done); };
     Result<quant::QuantizeResult> q = Status::internal("not run");
     if (o->max_drop >= 0) {
-      auto ev = quant::load_calibration_data(o->eval, input, o->eval_size, o->eval_split);
+      auto ev = load_data(o->eval, o->eval_split, o->eval_size, o->preprocess, g);
       if (!ev.is_ok()) return report_error(ev.status());
       if (ev->labels.empty())
-        return report_error(Status::invalid_argument("--eval needs a labeled (IDX) dataset"));
-      auto mp =
-          quant::quantize_mixed_precision(*model, data->samples, qo, ev->samples, ev->labels, o->max_drop,
-                                          [&, finished = false](const std::string& line) mutable {
-                                            if (!finished) progress.finish();
-                                            finished = true;
-                                            fmt::print("mixed        {}\n", line);
-                                          });
+        return report_error(Status::invalid_argument(
+            fmt::format("--eval '{}' ({}) has no class labels", o->eval, ev->description)));
+      auto mp = quant::quantize_mixed_precision(*model, data->images, qo, ev->images, ev->labels, o->max_drop,
+                                                [&, finished = false](const std::string& line) mutable {
+                                                  if (!finished) progress.finish();
+                                                  finished = true;
+                                                  fmt::print("mixed        {}\n", line);
+                                                });
       if (!mp.is_ok()) return report_error(mp.status());
       q = std::move(mp->quantized);
     } else {
-      q = quant::quantize_static(*model, data->samples, qo);
+      q = quant::quantize_static(*model, data->images, qo);
       progress.finish();
     }
     if (!q.is_ok()) return report_error(q.status());

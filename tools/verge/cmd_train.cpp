@@ -3,9 +3,7 @@
 
 #include "commands.h"
 #include "import/onnx/importer.h"
-#include "io/idx.h"
 #include "progress.h"
-#include "train/data.h"
 #include "train/trainer.h"
 #include "train_flags.h"
 
@@ -19,7 +17,8 @@ Action add_train(CLI::App& app) {
     train::TrainOptions train;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* c = app.add_subcommand("train", "Train (fine-tune) a classifier's parameters on an IDX dataset");
+  CLI::App* c =
+      app.add_subcommand("train", "Train (fine-tune) a classifier's parameters on a labeled dataset");
   c->add_option("model", o->model,
                 "ONNX classifier: one image input [N,1,H,W] (or [N,H,W]), logits [N,classes]")
       ->required();
@@ -33,8 +32,7 @@ Action add_train(CLI::App& app) {
   c->add_option("--loss", o->train.loss, "ce (softmax cross-entropy, default) | mse (mean squared error)")
       ->check(CLI::IsMember({"ce", "mse"}));
   c->add_option("--augment", o->augment, "training augmentation: crop:PAD (random crop, zero padding), flip");
-  c->add_option("--preprocess", o->preprocess,
-                "image folders: size=HxW,gray,mean=M[:M:M],std=S[:S:S] (pixels scaled to [0,1] first)");
+  add_preprocess_option(c, o->preprocess);
   c->add_option("--split", o->split, "train | test (default train)")->check(CLI::IsMember({"train", "test"}));
   c->add_option("--limit", o->limit, "train on the first N samples only");
   c->add_option("--labeled", o->labeled,
@@ -44,13 +42,11 @@ Action add_train(CLI::App& app) {
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());
-    auto pre = train::parse_preprocess(o->preprocess);
-    if (!pre.is_ok()) return report_error(pre.status());
     auto aug = train::parse_augment(o->augment);
     if (!aug.is_ok()) return report_error(aug.status());
     o->train.augment = *aug;
     const int64_t limit = o->labeled > 0 && (o->limit <= 0 || o->labeled < o->limit) ? o->labeled : o->limit;
-    auto ds = train::load_training_data(o->data, o->split, limit, *pre);
+    auto ds = load_data(o->data, o->split, limit, o->preprocess, model->graph);
     if (!ds.is_ok()) return report_error(ds.status());
     const int64_t n = ds->images.dim(0);
     EpochProgress progress(o->train.epochs, n);

@@ -5,6 +5,8 @@
 
 #include <functional>
 
+#include "io/idx.h"
+#include "ir/graph.h"
 #include "verge/session.h"
 #include "verge/status.h"
 
@@ -41,6 +43,17 @@ struct RuntimeFlags {
   void add_to(CLI::App* cmd);
   SessionOptions session_options() const;
 };
+
+// --preprocess SPEC, for every command that reads data (image folders; src/io/dataset.h).
+void add_preprocess_option(CLI::App* cmd, std::string& spec);
+
+// The dataset at `path` (src/io/dataset.h) with the parsed --preprocess `spec`, shaped for the model input
+// `input` (null: as stored). A malformed `spec` is InvalidArgument naming the key.
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const IoInfo* input);
+// The same, shaped for the first input of `graph` (as stored when it has none).
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const ir::Graph& graph);
 
 // Prints "error: <status>" to stderr; returns 1 (or 2 for usage-type errors).
 int report_error(const Status& st);

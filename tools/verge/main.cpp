@@ -3,8 +3,12 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "commands.h"
+#include "io/dataset.h"
+#include "progress.h"
+#include "runtime/session_impl.h"
 #include "verge/status.h"
 
 namespace verge::cli {
@@ -19,11 +23,42 @@ SessionOptions RuntimeFlags::session_options() const {
   SessionOptions so;
   so.threads = threads;
   so.reference_kernels = kernels == "reference";
-  so.optimization = opt_level == "none"    ? OptLevel::kNone
-                    : opt_level == "basic" ? OptLevel::kBasic
+  so.optimization = opt_level == "none"       ? OptLevel::kNone
+                    : opt_level == "basic"    ? OptLevel::kBasic
                     : opt_level == "extended" ? OptLevel::kExtended
                                               : OptLevel::kAll;
   return so;
+}
+
+void add_preprocess_option(CLI::App* cmd, std::string& spec) {
+  cmd->add_option("--preprocess", spec,
+                  "image folders: resize=S|HxW,crop=S|HxW,mean=M[/M/M],std=S[/S/S],layout=nchw|nhwc,"
+                  "color=rgb|bgr|gray,scale=A[/B]; defaults from the model input (docs/quantization.md)");
+}
+
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const IoInfo* input) {
+  VERGE_ASSIGN_OR_RETURN(Preprocess pre, parse_preprocess(spec));
+  std::optional<Progress> bar;  // image folders: decoding can take a while
+  auto on_image = [&](int64_t done, int64_t total) {
+    if (!bar) bar.emplace("decode", total);
+    if (done < total)
+      bar->update(done);
+    else
+      bar->finish();
+  };
+  auto r = load_dataset(
+      path,
+      {.split = split, .limit = limit, .preprocess = std::move(pre), .input = input, .on_image = on_image});
+  if (!r.is_ok() && bar) std::fputc('\n', stderr);  // end the bar's line before the error
+  return r;
+}
+
+Result<LabeledImages> load_data(const std::string& path, const std::string& split, int64_t limit,
+                                const std::string& spec, const ir::Graph& graph) {
+  if (graph.inputs.empty()) return load_data(path, split, limit, spec, nullptr);
+  const IoInfo input = io_info(graph.value(graph.inputs[0]));
+  return load_data(path, split, limit, spec, &input);
 }
 
 int report_error(const Status& st) {
