@@ -18,8 +18,7 @@ Action add_distill(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* c = app.add_subcommand(
-      "distill",
-      "Train a student classifier from a teacher's soft targets (and labels where given)");
+      "distill", "Train a student classifier from a teacher's soft targets (and labels where given)");
   c->add_option("--teacher", o->teacher, "teacher ONNX classifier (run by the inference runtime)")
       ->required();
   c->add_option("--student", o->student, "student ONNX classifier whose Conv/Gemm parameters are trained")
@@ -28,11 +27,7 @@ Action add_distill(CLI::App& app) {
                 "directory with {train,t10k}-images-idx3-ubyte[.gz] and -labels-idx1-ubyte[.gz]")
       ->required();
   c->add_option("-o,--output", o->out, "trained student (ONNX)")->required();
-  c->add_option("--temperature", o->distill.temperature, "softmax temperature T (default 4)")
-      ->check(CLI::PositiveNumber);
-  c->add_option("--alpha", o->distill.alpha,
-                "weight of the soft (KL) term; 1 - alpha weighs cross-entropy (default 0.7)")
-      ->check(CLI::Range(0.0, 1.0));
+  add_distillation_flags(c, o->distill.temperature, o->distill.alpha);
   c->add_option("--labeled", o->distill.labeled,
                 "use the labels of the first N training samples only; the rest get soft targets only")
       ->check(CLI::NonNegativeNumber);
