@@ -24,6 +24,8 @@ Action add_qat(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   o->qat.train.optimizer.kind = "adam";
   o->qat.train.optimizer.lr = 1e-5f;
+  o->qat.train.schedule.kind = "cosine";  // decays to ~0 over the steps of the run (docs/training.md)
+  o->qat.train.schedule.per_step = true;
   CLI::App* c = app.add_subcommand(
       "qat",
       "Quantization-aware training: fine-tune with the int8 QDQ scheme of `verge quantize`, export QDQ ONNX");
@@ -51,7 +53,10 @@ Action add_qat(CLI::App& app) {
   add_distillation_flags(c, o->qat.temperature, o->qat.alpha);
   add_training_flags(c, o->qat.train);
   c->add_flag("--json", o->json, "last line: per-epoch loss, accuracy and seconds as JSON");
-  c->footer("Training defaults for qat: --optimizer adam --lr 1e-5, 1 epoch, batch 64.");
+  c->footer(fmt::format(
+      "Training defaults for qat: --optimizer adam --lr 1e-5 --lr-schedule cosine --lr-per-step, 1 epoch, "
+      "batch 64; self-distillation from MODEL with --alpha {} --temperature {}.",
+      o->qat.alpha, o->qat.temperature));
   return [o]() -> int {
     auto model = onnx_io::load_model(o->model);
     if (!model.is_ok()) return report_error(model.status());

@@ -31,9 +31,11 @@ inline void add_training_flags(CLI::App* c, train::TrainOptions& t, int64_t min_
   c->add_option("--seed", t.seed, "seed of shuffling, Dropout masks and augmentation (default 0)");
   c->add_option(
        "--lr-schedule", t.schedule.kind,
-       "learning-rate schedule per epoch: none (default) | step (StepLR) | cosine (CosineAnnealingLR)")
+       fmt::format("learning-rate schedule: none | step (StepLR) | cosine (CosineAnnealingLR) (default {})",
+                   t.schedule.kind))
       ->check(CLI::IsMember({"none", "step", "cosine"}));
-  c->add_option("--step-size", t.schedule.step_size, "step schedule: epochs between decays");
+  c->add_option("--step-size", t.schedule.step_size,
+                "step schedule: epochs (steps with --lr-per-step) between decays");
   c->add_option("--gamma", t.schedule.gamma, "step schedule: decay factor (default 0.1)");
   c->add_flag("--lr-per-step,!--lr-per-epoch", t.schedule.per_step,
               fmt::format("advance the schedule at every optimizer step (a cosine decays within one epoch; "
