@@ -116,41 +116,46 @@ Result<Buf<float>> run_teacher(Session& teacher, const Tensor& images, int64_t b
   return logits;
 }
 
-Result<std::vector<EpochStats>> distill_classifier(ir::Model& student, const Buf<float>& teacher_logits,
-                                                   const LabeledImages& data, const DistillOptions& options,
-                                                   const StepCallback& on_step) {
-  const int64_t n = data.images.rank() > 0 ? data.images.dim(0) : 0;
+Result<StepHooks::LossHook> distillation_hook(const Buf<float>& teacher_logits, int64_t n, double temperature,
+                                              double alpha, int64_t labeled) {
   if (teacher_logits.shape.size() != 2 || teacher_logits.shape[0] != n)
     return Status::invalid_argument(fmt::format("teacher logits {} do not cover the {} training samples",
                                                 shape_to_string(teacher_logits.shape), n));
-  if (!(options.temperature > 0) || !(options.alpha >= 0 && options.alpha <= 1))
+  if (!(temperature > 0) || !(alpha >= 0 && alpha <= 1))
     return Status::invalid_argument(
-        fmt::format("temperature {} must be > 0 and alpha {} in [0, 1]", options.temperature, options.alpha));
+        fmt::format("temperature {} must be > 0 and alpha {} in [0, 1]", temperature, alpha));
   const int64_t c = teacher_logits.shape[1];
-  const int64_t labeled = options.labeled < 0 ? n : std::min(options.labeled, n);
-  Buf<float> t;
-  std::vector<int64_t> y;
+  if (labeled < 0 || labeled > n) labeled = n;
+  return StepHooks::LossHook(
+      [&teacher_logits, c, temperature, alpha, labeled, t = Buf<float>(), y = std::vector<int64_t>()](
+          const Buf<float>& logits, std::span<const int64_t> samples, std::span<const int64_t> labels,
+          Buf<float>& dlogits, int64_t& correct) mutable -> Result<double> {
+        if (logits.shape.size() != 2 || logits.shape[1] != c)
+          return Status::invalid_argument(fmt::format(
+              "student logits {} do not match the teacher's {} classes", shape_to_string(logits.shape), c));
+        t.resize(logits.shape);
+        y.resize(samples.size());
+        for (size_t i = 0; i < samples.size(); ++i) {
+          std::memcpy(t.data() + static_cast<int64_t>(i) * c, teacher_logits.data() + samples[i] * c,
+                      static_cast<size_t>(c) * sizeof(float));
+          y[i] = samples[i] < labeled ? labels[i] : -1;
+        }
+        return distillation_loss(logits, t, y, temperature, alpha, &dlogits, &correct);
+      });
+}
+
+Result<std::vector<EpochStats>> distill_classifier(ir::Model& student, const Buf<float>& teacher_logits,
+                                                   const LabeledImages& data, const DistillOptions& options,
+                                                   const StepCallback& on_step) {
   if (options.train.augment.crop_pad > 0 || options.train.augment.flip)
     return Status::invalid_argument(
         "distillation precomputes the teacher's logits on the unaugmented images; augmentation is not "
         "supported");
   if (options.train.hooks.loss) return Status::invalid_argument("distillation sets the training loss itself");
+  const int64_t n = data.images.rank() > 0 ? data.images.dim(0) : 0;
   TrainOptions train = options.train;
-  train.hooks.loss = [&](const Buf<float>& logits, std::span<const int64_t> samples,
-                         std::span<const int64_t> labels, Buf<float>& dlogits,
-                         int64_t& correct) -> Result<double> {
-    if (logits.shape.size() != 2 || logits.shape[1] != c)
-      return Status::invalid_argument(fmt::format("student logits {} do not match the teacher's {} classes",
-                                                  shape_to_string(logits.shape), c));
-    t.resize(logits.shape);
-    y.resize(samples.size());
-    for (size_t i = 0; i < samples.size(); ++i) {
-      std::memcpy(t.data() + static_cast<int64_t>(i) * c, teacher_logits.data() + samples[i] * c,
-                  static_cast<size_t>(c) * sizeof(float));
-      y[i] = samples[i] < labeled ? labels[i] : -1;
-    }
-    return distillation_loss(logits, t, y, options.temperature, options.alpha, &dlogits, &correct);
-  };
+  VERGE_ASSIGN_OR_RETURN(train.hooks.loss, distillation_hook(teacher_logits, n, options.temperature,
+                                                             options.alpha, options.labeled));
   return train_classifier(student, data, train, on_step);
 }
 

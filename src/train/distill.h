@@ -42,6 +42,13 @@ struct DistillOptions {
   int64_t labeled = -1;  // only the first N samples' labels are used; < 0: all
 };
 
+// The StepHooks::loss of distillation against `teacher_logits` [n, classes] (row i: dataset sample i,
+// as run_teacher returns them; they must outlive the hook): distillation_loss with `temperature` and
+// `alpha`, the labels of samples >= `labeled` dropped (< 0: all kept). Errors: logits that are not
+// [n, classes], temperature <= 0, alpha outside [0, 1]; at a step, logits of another width.
+Result<StepHooks::LossHook> distillation_hook(const Buf<float>& teacher_logits, int64_t n, double temperature,
+                                              double alpha, int64_t labeled = -1);
+
 // Trains `student` in place on `data` with the distillation loss, teacher logits from `teacher_logits`
 // (run_teacher on the same data). Same loop, statistics and errors as train_classifier.
 Result<std::vector<EpochStats>> distill_classifier(ir::Model& student, const Buf<float>& teacher_logits,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "quantize/rewrite.h"
+#include "train/distill.h"
 #include "train/fake_quant.h"
 #include "train/network.h"
 
@@ -145,6 +146,17 @@ Result<QatResult> quantization_aware_training(const ir::Model& fp32, const Label
   ir::Model trained = g.train_model;
   WeightFakeQuantizer fq(g);
   TrainOptions train = options.train;
+  if (options.teacher_logits) {
+    if (train.hooks.loss) return Status::invalid_argument("self-distillation sets the training loss itself");
+    if (train.augment.crop_pad > 0 || train.augment.flip)
+      return Status::invalid_argument(
+          "self-distillation uses the teacher's logits of the unaugmented images; augmentation is not "
+          "supported");
+    VERGE_ASSIGN_OR_RETURN(
+        train.hooks.loss,
+        distillation_hook(*options.teacher_logits, data.images.rank() > 0 ? data.images.dim(0) : 0,
+                          options.temperature, options.alpha));
+  }
   train.hooks.before_step = [&](int64_t, Network<float>& net, Optimizer&) { return fq.quantize(net); };
   train.hooks.before_update = [&](Network<float>& net) { return fq.restore(net); };
   QatResult r;

@@ -70,6 +70,11 @@ Result<quant::QuantizeResult> export_qat(const QatGraph& g, const ir::Model& tra
 struct QatOptions {
   TrainOptions train;
   quant::QuantizeOptions quant;
+  // Self-distillation: with teacher_logits (run_teacher of the fp32 model on the training data, row i
+  // for sample i) the loss is distillation_loss (train/distill.h) against them, with `alpha` and
+  // `temperature`, instead of cross-entropy; the teacher is then the float function QAT should keep.
+  const Buf<float>* teacher_logits = nullptr;
+  double alpha = 0.5, temperature = 4.0;
 };
 
 struct QatResult {
@@ -78,7 +83,8 @@ struct QatResult {
   std::vector<EpochStats> epochs;
 };
 
-// Steps 1-4 with `data` for training and `calibration` for the ranges.
+// Steps 1-4 with `data` for training and `calibration` for the ranges. Errors: those of the steps, of
+// train_classifier, and of distillation_hook with teacher_logits.
 Result<QatResult> quantization_aware_training(const ir::Model& fp32, const LabeledImages& data,
                                               const Tensor& calibration, const QatOptions& options,
                                               const StepCallback& on_step = {});

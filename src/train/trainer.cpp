@@ -199,11 +199,14 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
   std::vector<Buf<float>> output_grads(net->num_outputs());  // only output 0 gets a gradient
   for (size_t i = 0; i < net->num_params(); ++i)
     params.push_back(&net->param(i)), grads.push_back(&net->param_grad(i));
+  const LrSchedule& sched = options.schedule;
+  const int64_t total_steps = options.epochs * ((n + options.batch_size - 1) / options.batch_size);
   int64_t step = 0;
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
     const std::clock_t cpu_start = std::clock();
-    const float lr = scheduled_lr(options.schedule, base_lr, epoch, options.epochs);
+    const float lr = sched.per_step ? scheduled_lr(sched, base_lr, step, total_steps)
+                                    : scheduled_lr(sched, base_lr, epoch, options.epochs);
     optimizer->set_lr(lr);
     const std::vector<int64_t> order = shuffled_order(n, options.seed, epoch);
     double loss_sum = 0;
@@ -212,6 +215,7 @@ Result<std::vector<EpochStats>> train_classifier(ir::Model& model, const Labeled
       const int64_t b1 = std::min(n, b0 + options.batch_size);
       gather(*net, data, order, b0, b1, x, labels, targets);
       augment_batch(aug, x, options.seed, epoch, b0);
+      if (sched.per_step) optimizer->set_lr(scheduled_lr(sched, base_lr, step, total_steps));
       if (options.hooks.before_step) VERGE_RETURN_IF_ERROR(options.hooks.before_step(step, *net, *optimizer));
       VERGE_RETURN_IF_ERROR(net->forward(std::span<const Buf<float>>(&x, 1)));
       double loss = 0;

@@ -29,15 +29,16 @@ struct StepHooks {
   // before_step runs before that step's forward pass (pruning applies its masks, QAT fake-quantizes the
   // weights), after_step after its parameter update; both may change the parameters and the optimizer's
   // state.
-  std::function<Status(int64_t step, Network<float>& net, Optimizer& optimizer)> before_step, after_step;
+  std::function<Status(int64_t step, Network<float>&net, Optimizer&optimizer)> before_step, after_step;
   // After backward, right before the parameter update (QAT restores the float master weights here).
   std::function<Status(Network<float>& net)> before_update;
   // Replaces the loss (distillation): `samples` are the dataset indices of the batch's rows, `labels`
   // their labels. Returns the batch loss, writes d(loss)/d(output 0) into `dout` (resized by the hook)
   // and adds the rows it counts as correct to `correct` (shown as training accuracy).
-  std::function<Result<double>(const Buf<float>& output, std::span<const int64_t> samples,
-                               std::span<const int64_t> labels, Buf<float>& dout, int64_t& correct)>
-      loss;
+  using LossHook =
+      std::function<Result<double>(const Buf<float>& output, std::span<const int64_t> samples,
+                                   std::span<const int64_t> labels, Buf<float>& dout, int64_t& correct)>;
+  LossHook loss;
 };
 
 // Permutation of [0, n) for `epoch` under `seed`.
@@ -65,7 +66,9 @@ struct TrainOptions {
   // "ce": softmax cross-entropy of output 0 [N, classes] against the labels. "mse": mean squared error of
   // output 0 against data.targets, or against one-hot labels when the data has no targets.
   std::string loss = "ce";
-  LrSchedule schedule;  // applied at the start of every epoch (torch.optim.lr_scheduler stepped per epoch)
+  // Applied at the start of every epoch (torch.optim.lr_scheduler stepped per epoch), or before every
+  // optimizer step with schedule.per_step (schedule.h).
+  LrSchedule schedule;
   Augment augment;
   StepHooks hooks;
 };
@@ -76,7 +79,7 @@ struct EpochStats {
   int64_t samples = 0;
   double seconds = 0;      // wall time
   double cpu_seconds = 0;  // CPU time (user + system) of the whole process, all threads, during the epoch
-  double lr = 0;           // learning rate of this epoch (after the schedule)
+  double lr = 0;           // learning rate of this epoch's first step (after the schedule)
 };
 
 // Called after every step: epoch (0-based), samples done in this epoch, running mean loss and accuracy.

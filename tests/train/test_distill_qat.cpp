@@ -353,6 +353,56 @@ TEST(Qat, ExportedQdqModelComputesWhatTrainingSaw) {
   EXPECT_GT(correct, 340) << "of 400";  // fp32 model: ~0.9
 }
 
+// Self-distillation from the float model: with alpha = 1 the loss is the KL divergence from the fp32
+// model's predictions, which the fake-quantized copy of that model nearly matches (cross-entropy against
+// the labels of the same images is an order of magnitude larger); the export still classifies.
+TEST(Qat, SelfDistillationLearnsFromTheFloatModel) {
+  auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx")).value();
+  const LabeledImages all = sample_images();
+  const LabeledImages train_set = slice(all, 0, 600), held_out = slice(all, 600, 1000);
+  auto teacher = Session::load(test::test_data("fmnist_cnn.onnx"), {.threads = 2});
+  ASSERT_TRUE(teacher.is_ok());
+  auto logits = train::run_teacher(**teacher, train_set.images);
+  ASSERT_TRUE(logits.is_ok()) << logits.status().to_string();
+  train::QatOptions o;
+  o.train.batch_size = 32;
+  o.train.threads = 2;
+  o.train.optimizer.kind = "adam";
+  o.train.optimizer.lr = 1e-5f;
+  o.train.schedule = {.kind = "cosine", .per_step = true};
+  o.quant.report_sqnr = false;
+  const Tensor calib = slice(all, 0, 256).images;
+  auto ce = train::quantization_aware_training(fp32, train_set, calib, o);
+  ASSERT_TRUE(ce.is_ok()) << ce.status().to_string();
+  o.teacher_logits = &*logits;
+  o.alpha = 1;
+  o.temperature = 1;
+  auto kd = train::quantization_aware_training(fp32, train_set, calib, o);
+  ASSERT_TRUE(kd.is_ok()) << kd.status().to_string();
+  EXPECT_GT(ce->epochs[0].loss, 0.1);
+  EXPECT_LT(kd->epochs[0].loss, 0.1 * ce->epochs[0].loss);
+
+  auto qs = Session::load_from_memory(onnx_io::save_model_to_bytes(kd->quantized.model).value(), {});
+  ASSERT_TRUE(qs.is_ok()) << qs.status().to_string();
+  auto qout = (*qs)->run({held_out.images});
+  ASSERT_TRUE(qout.is_ok());
+  int correct = 0;
+  for (int64_t i = 0; i < held_out.images.dim(0); ++i) {
+    const float* z = (*qout)[0].data<float>() + i * 10;
+    correct += std::max_element(z, z + 10) - z == held_out.labels[static_cast<size_t>(i)];
+  }
+  EXPECT_GT(correct, 340) << "of 400";
+
+  const Buf<float> short_logits = train::run_teacher(**teacher, slice(all, 0, 100).images).value();
+  o.teacher_logits = &short_logits;  // 100 rows for 600 samples
+  EXPECT_EQ(train::quantization_aware_training(fp32, train_set, calib, o).status().code(),
+            StatusCode::kInvalidArgument);
+  o.teacher_logits = &*logits;
+  o.train.augment.flip = true;  // the teacher saw the unaugmented images
+  EXPECT_EQ(train::quantization_aware_training(fp32, train_set, calib, o).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(Qat, CliWritesAModelEvalLoads) {
   const std::string out = (std::filesystem::temp_directory_path() / "verge_qat_cli_test.onnx").string();
   const std::string data = test::test_data("fmnist-sample");
@@ -367,6 +417,34 @@ TEST(Qat, CliWritesAModelEvalLoads) {
   int q = 0;
   for (const ir::Node& n : m.graph.nodes) q += n.op == OpId::QuantizeLinear;
   EXPECT_GE(q, 4);
+  std::filesystem::remove(out);
+}
+
+// The self-distillation and per-step schedule flags reach the run: a teacher is run only with alpha > 0,
+// and the epoch's reported rate is that of its first step (lr / warmup).
+TEST(Qat, CliSelfDistillationAndPerStepScheduleFlags) {
+  const std::string out = (std::filesystem::temp_directory_path() / "verge_qat_kd_cli_test.onnx").string();
+  const std::string model = test::test_data("fmnist_cnn.onnx");
+  const std::string common = "qat " + model + " --data " + test::test_data("fmnist-sample") +
+                             " --split test --calib-size 128 --threads 2 --lr 0.00002 --json -o " + out;
+  auto [code, text] = verge_cli(common + " --teacher " + model +
+                                " --alpha 0.5 --temperature 2 --lr-schedule cosine --lr-per-step --warmup 4");
+  ASSERT_EQ(code, 0) << text;
+  EXPECT_NE(text.find("teacher      " + model), std::string::npos) << text;
+  EXPECT_FLOAT_EQ(last_json(text)["epochs"][0]["lr"].get<float>(), 0.00002f / 4);
+  auto [ecode, etext] = verge_cli("eval " + out + " --data " + test::test_data("fmnist-sample") + " --json");
+  ASSERT_EQ(ecode, 0) << etext;
+  EXPECT_GT(last_json(etext)["top1"].get<double>(), 0.85) << etext;
+  auto [ccode, ctext] = verge_cli(common + " --alpha 0 --lr-schedule cosine --lr-per-epoch");
+  ASSERT_EQ(ccode, 0) << ctext;
+  EXPECT_EQ(ctext.find("teacher"), std::string::npos) << ctext;
+  EXPECT_FLOAT_EQ(last_json(ctext)["epochs"][0]["lr"].get<float>(), 0.00002f);
+  for (const std::string& bad : std::vector<std::string>{" --alpha 1.5", " --temperature 0", " --warmup -1",
+                                                         " --alpha 0.5 --teacher /nonexistent.onnx",
+                                                         " --alpha 0 --teacher " + model}) {
+    auto [bcode, btext] = verge_cli(common + bad);
+    EXPECT_NE(bcode, 0) << bad << ": " << btext;
+  }
   std::filesystem::remove(out);
 }
 

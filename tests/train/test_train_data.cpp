@@ -107,6 +107,61 @@ TEST(TrainSchedule, StepAndCosineFollowTorchRecurrences) {
   EXPECT_FLOAT_EQ(train::scheduled_lr({}, base, 5, 10), base);
 }
 
+// Per step with a linear warmup: W warmup steps at lr * (t + 1) / W, then the schedule over the remaining
+// steps (torch's recurrences again, shifted by W); the trainer sets that rate before every step.
+TEST(TrainSchedule, PerStepWarmupThenCosineWithinOneEpoch) {
+  const float base = 0.1f;
+  const train::LrSchedule cosine{.kind = "cosine", .per_step = true, .warmup = 3};
+  ASSERT_TRUE(train::validate(cosine).is_ok());
+  const int64_t total = 11, t_max = total - cosine.warmup;
+  double lr = base;
+  for (int64_t t = 0; t < total; ++t) {
+    if (t < cosine.warmup) {
+      EXPECT_NEAR(train::scheduled_lr(cosine, base, t, total), base * (t + 1) / 3.0, 1e-7) << "step " << t;
+      continue;
+    }
+    const int64_t e = t - cosine.warmup;
+    if (e > 0)
+      lr *= (1 + std::cos(std::numbers::pi * e / t_max)) / (1 + std::cos(std::numbers::pi * (e - 1) / t_max));
+    EXPECT_NEAR(train::scheduled_lr(cosine, base, t, total), lr, 1e-6) << "step " << t;
+  }
+  const train::LrSchedule step{.kind = "step", .step_size = 2, .gamma = 0.5f, .warmup = 2};
+  EXPECT_NEAR(train::scheduled_lr(step, base, 1, 10), base, 1e-7);
+  EXPECT_NEAR(train::scheduled_lr(step, base, 3, 10), base, 1e-7);
+  EXPECT_NEAR(train::scheduled_lr(step, base, 4, 10), base / 2, 1e-7);
+  EXPECT_FALSE(train::validate({.warmup = -1}).is_ok());
+
+  // 200 samples in batches of 32: 7 steps per epoch (the last one partial), 14 in two epochs.
+  auto all = load_idx_dataset(test::test_data("fmnist-sample"), "test");
+  ASSERT_TRUE(all.is_ok());
+  LabeledImages data;
+  data.images = Tensor::allocate(DType::kFloat32, {200, 1, 28, 28}).value();
+  std::copy_n(all->images.data<float>(), 200 * 28 * 28, data.images.data<float>());
+  data.labels.assign(all->labels.begin(), all->labels.begin() + 200);
+  auto model = onnx_io::load_model(test::test_data("fmnist_student_init.onnx")).value();
+  train::TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 32;
+  o.optimizer.kind = "adam";
+  o.optimizer.lr = 1e-3f;
+  o.schedule = cosine;
+  std::vector<float> seen;
+  o.hooks.after_step = [&](int64_t t, train::Network<float>&, train::Optimizer& opt) {
+    EXPECT_EQ(t, static_cast<int64_t>(seen.size()));
+    seen.push_back(opt.lr());
+    return Status::ok();
+  };
+  auto stats = train::train_classifier(model, data, o);
+  ASSERT_TRUE(stats.is_ok()) << stats.status().to_string();
+  ASSERT_EQ(seen.size(), 14u);
+  for (int64_t t = 0; t < 14; ++t)
+    EXPECT_FLOAT_EQ(seen[static_cast<size_t>(t)], train::scheduled_lr(cosine, 1e-3f, t, 14)) << "step " << t;
+  for (size_t t = 4; t < 14; ++t) EXPECT_LT(seen[t], seen[t - 1]) << "step " << t;  // within each epoch
+  EXPECT_LT(seen[13], 0.03f * seen[3]);
+  EXPECT_FLOAT_EQ(static_cast<float>((*stats)[0].lr), seen[0]);
+  EXPECT_FLOAT_EQ(static_cast<float>((*stats)[1].lr), seen[7]);
+}
+
 // ---- .npy pairs, MSE regression end to end through the CLI ----
 
 // y = 2*x0 - x1 + 0.5*x2 + 0.3 from 256 random inputs; a Gemm(3->1) trained with --loss mse fits it.

@@ -25,11 +25,7 @@ Action add_distill(CLI::App& app) {
                 "IDX directory, inputs.npy + labels.npy, or an image folder (one subfolder per class)")
       ->required();
   c->add_option("-o,--output", o->out, "trained student (ONNX)")->required();
-  c->add_option("--temperature", o->distill.temperature, "softmax temperature T (default 4)")
-      ->check(CLI::PositiveNumber);
-  c->add_option("--alpha", o->distill.alpha,
-                "weight of the soft (KL) term; 1 - alpha weighs cross-entropy (default 0.7)")
-      ->check(CLI::Range(0.0, 1.0));
+  add_distillation_flags(c, o->distill.temperature, o->distill.alpha);
   c->add_option("--labeled", o->distill.labeled,
                 "use the labels of the first N training samples only; the rest get soft targets only")
       ->check(CLI::NonNegativeNumber);

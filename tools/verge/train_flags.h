@@ -13,8 +13,8 @@
 namespace verge::cli {
 
 // --epochs (at least `min_epochs`), --batch-size, --optimizer, --lr, --momentum, --nesterov,
-// --weight-decay, --seed, --lr-schedule, --step-size, --gamma, --threads: the flags every training command
-// shares, bound to `t`.
+// --weight-decay, --seed, --lr-schedule, --step-size, --gamma, --lr-per-step, --warmup, --threads: the
+// flags every training command shares, bound to `t`.
 inline void add_training_flags(CLI::App* c, train::TrainOptions& t, int64_t min_epochs = 1) {
   c->add_option("--epochs", t.epochs,
                 min_epochs == 0 ? "passes over the data (0: none)" : "passes over the data")
@@ -31,11 +31,33 @@ inline void add_training_flags(CLI::App* c, train::TrainOptions& t, int64_t min_
   c->add_option("--seed", t.seed, "seed of shuffling, Dropout masks and augmentation (default 0)");
   c->add_option(
        "--lr-schedule", t.schedule.kind,
-       "learning-rate schedule per epoch: none (default) | step (StepLR) | cosine (CosineAnnealingLR)")
+       fmt::format("learning-rate schedule: none | step (StepLR) | cosine (CosineAnnealingLR) (default {})",
+                   t.schedule.kind))
       ->check(CLI::IsMember({"none", "step", "cosine"}));
-  c->add_option("--step-size", t.schedule.step_size, "step schedule: epochs between decays");
+  c->add_option("--step-size", t.schedule.step_size,
+                "step schedule: epochs (steps with --lr-per-step) between decays");
   c->add_option("--gamma", t.schedule.gamma, "step schedule: decay factor (default 0.1)");
+  c->add_flag("--lr-per-step,!--lr-per-epoch", t.schedule.per_step,
+              fmt::format("advance the schedule at every optimizer step (a cosine decays within one epoch; "
+                          "--step-size and --warmup count steps) instead of every epoch (default: {})",
+                          t.schedule.per_step ? "per step" : "per epoch"));
+  c->add_option("--warmup", t.schedule.warmup,
+                fmt::format("linear warmup over the first N epochs (steps with --lr-per-step), then the "
+                            "schedule (default {})",
+                            t.schedule.warmup))
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--threads,-t", t.threads, "threads")->check(CLI::Range(1, 256));
+}
+
+// --temperature and --alpha of the distillation loss (train/distill.h), bound to `temperature` and `alpha`
+// (their current values are the defaults shown).
+inline void add_distillation_flags(CLI::App* c, double& temperature, double& alpha) {
+  c->add_option("--temperature", temperature, fmt::format("softmax temperature T (default {})", temperature))
+      ->check(CLI::PositiveNumber);
+  c->add_option(
+       "--alpha", alpha,
+       fmt::format("weight of the soft (KL) term; 1 - alpha weighs cross-entropy (default {})", alpha))
+      ->check(CLI::Range(0.0, 1.0));
 }
 
 // A progress bar per epoch over `n` samples with the running loss and accuracy.
