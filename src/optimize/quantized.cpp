@@ -66,6 +66,19 @@ bool same_params(const QParams& a, const QParams& b) {
 
 bool is_int8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 
+// A verge.QLut table of `qtype`: entry b is f(b) quantized with QuantizeLinear's arithmetic.
+template <class F>
+Tensor quantized_table(DType qtype, float scale, int32_t zp, F&& f) {
+  Tensor t = Tensor::allocate(qtype, {256}).value();
+  for (int b = 0; b < 256; ++b) {
+    const float v = f(b);
+    static_cast<uint8_t*>(t.raw())[b] = qtype == DType::kInt8
+                                            ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, scale, zp))
+                                            : ref::quant::quantize<uint8_t>(v, scale, zp);
+  }
+  return t;
+}
+
 class Rewriter {
  public:
   explicit Rewriter(ir::Graph& g)
@@ -189,16 +202,10 @@ class Rewriter {
   // DequantizeLinear is a function of the byte); returns its output.
   ir::ValueId requantize(ir::ValueId x, const QParams& from, const QParams& to, const std::string& name) {
     const DType xtype = types_[static_cast<size_t>(x)]->dtype;
-    Tensor table = Tensor::allocate(to.qtype, {256}).value();
-    const auto ys = to.scale0();
-    const auto yz = static_cast<int32_t>(to.zp0());
-    for (int b = 0; b < 256; ++b) {
-      const float v = ref::quant::dequantize(xtype == DType::kInt8 ? static_cast<int8_t>(b) : b, from.zp0(),
-                                             from.scale0());
-      static_cast<uint8_t*>(table.raw())[b] =
-          to.qtype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
-                                   : ref::quant::quantize<uint8_t>(v, ys, yz);
-    }
+    Tensor table = quantized_table(to.qtype, to.scale0(), static_cast<int32_t>(to.zp0()), [&](int b) {
+      return ref::quant::dequantize(xtype == DType::kInt8 ? static_cast<int8_t>(b) : b, from.zp0(),
+                                    from.scale0());
+    });
     ir::Node lut{
         .op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = fresh(name), .since_version = 1};
     const ir::ValueId y = g_.add_value(fresh(name + "_requantized"));
@@ -254,15 +261,8 @@ class Rewriter {
     if (!plan.is_ok()) return 0;
     const Tensor* fx = (*plan)->value_constant(fy);
     if (!fx || fx->dtype() != DType::kFloat32 || fx->numel() != 256) return 0;
-    Tensor table = Tensor::allocate(py->qtype, {256}).value();
-    const auto ys = py->scale0();
-    const auto yz = static_cast<int32_t>(py->zp0());
-    for (int b = 0; b < 256; ++b) {
-      const float v = fx->data<float>()[b];
-      static_cast<uint8_t*>(table.raw())[b] =
-          py->qtype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
-                                    : ref::quant::quantize<uint8_t>(v, ys, yz);
-    }
+    Tensor table = quantized_table(py->qtype, py->scale0(), static_cast<int32_t>(py->zp0()),
+                                   [&](int b) { return fx->data<float>()[b]; });
     ir::Node lut{.op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = n.name, .since_version = 1};
     lut.inputs = {dq->input(0), constant(n.name + "_lut", std::move(table))};
     lut.outputs = {q.outputs[0]};
@@ -349,8 +349,9 @@ class Rewriter {
       auto byte_value = [](DType t, int b) -> int64_t {
         return t == DType::kInt8 ? static_cast<int8_t>(b) : b;
       };
-      Tensor out = Tensor::allocate(ytype, {256}).value();
-      for (int b = 0; b < 256; ++b) {
+      const float ys = c[6]->data<float>()[0];
+      const auto yz = static_cast<int32_t>(c[7]->get_as_int64(0));
+      Tensor out = quantized_table(ytype, ys, yz, [&](int b) {
         const int lb = static_cast<const uint8_t*>(table->raw())[b];
         const int ab = side == 0 ? b : lb, bb = side == 0 ? lb : b;  // bytes of inputs 0 and 3
         const float fa = ref::quant::dequantize(byte_value(c[2]->dtype(), ab), c[2]->get_as_int64(0),
@@ -359,12 +360,8 @@ class Rewriter {
                                                 c[4]->data<float>()[0]);
         float v = mul ? fa * fb : fa + fb;
         if (relu && !(v > 0.f)) v = 0.f;
-        const float ys = c[6]->data<float>()[0];
-        const auto yz = static_cast<int32_t>(c[7]->get_as_int64(0));
-        static_cast<uint8_t*>(out.raw())[b] =
-            ytype == DType::kInt8 ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
-                                  : ref::quant::quantize<uint8_t>(v, ys, yz);
-      }
+        return v;
+      });
       ir::Node folded{
           .op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = n.name, .since_version = 1};
       folded.inputs = {plain, constant(n.name + "_lut", std::move(out))};

@@ -289,6 +289,22 @@ TEST(Qat, FakeQuantizedParametersAreThoseOfThePostTrainingModel) {
 
 // One short QAT epoch: the training forward (fake-quantized) agrees with the exported QDQ model run by the
 // runtime, the exported model loads and classifies, and the CLI writes a file `verge eval` accepts.
+// How many of `data`'s images the model classifies right when the runtime (fast int8 path) runs it.
+int runtime_correct(const ir::Model& model, const LabeledImages& data) {
+  auto s = Session::load_from_memory(onnx_io::save_model_to_bytes(model).value(), {});
+  EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+  if (!s.is_ok()) return -1;
+  auto out = (*s)->run({data.images});
+  EXPECT_TRUE(out.is_ok());
+  if (!out.is_ok()) return -1;
+  int correct = 0;
+  for (int64_t i = 0; i < data.images.dim(0); ++i) {
+    const float* z = (*out)[0].data<float>() + i * 10;
+    correct += std::max_element(z, z + 10) - z == data.labels[static_cast<size_t>(i)];
+  }
+  return correct;
+}
+
 TEST(Qat, ExportedQdqModelComputesWhatTrainingSaw) {
   auto fp32 = onnx_io::load_model(test::test_data("fmnist_cnn.onnx")).value();
   const LabeledImages all = sample_images();
@@ -341,15 +357,7 @@ TEST(Qat, ExportedQdqModelComputesWhatTrainingSaw) {
   EXPECT_LT(max_diff, 0.02 * max_abs) << "max |logit| " << max_abs;
 
   // The QAT result classifies held-out images in the runtime (fast int8 path) as well as it trained.
-  auto qs = Session::load_from_memory(onnx_io::save_model_to_bytes(r->quantized.model).value(), {});
-  ASSERT_TRUE(qs.is_ok()) << qs.status().to_string();
-  auto qout = (*qs)->run({held_out.images});
-  ASSERT_TRUE(qout.is_ok());
-  int correct = 0;
-  for (int64_t i = 0; i < held_out.images.dim(0); ++i) {
-    const float* z = (*qout)[0].data<float>() + i * 10;
-    correct += std::max_element(z, z + 10) - z == held_out.labels[static_cast<size_t>(i)];
-  }
+  const int correct = runtime_correct(r->quantized.model, held_out);
   EXPECT_GT(correct, 340) << "of 400";  // fp32 model: ~0.9
 }
 
@@ -382,15 +390,7 @@ TEST(Qat, SelfDistillationLearnsFromTheFloatModel) {
   EXPECT_GT(ce->epochs[0].loss, 0.1);
   EXPECT_LT(kd->epochs[0].loss, 0.1 * ce->epochs[0].loss);
 
-  auto qs = Session::load_from_memory(onnx_io::save_model_to_bytes(kd->quantized.model).value(), {});
-  ASSERT_TRUE(qs.is_ok()) << qs.status().to_string();
-  auto qout = (*qs)->run({held_out.images});
-  ASSERT_TRUE(qout.is_ok());
-  int correct = 0;
-  for (int64_t i = 0; i < held_out.images.dim(0); ++i) {
-    const float* z = (*qout)[0].data<float>() + i * 10;
-    correct += std::max_element(z, z + 10) - z == held_out.labels[static_cast<size_t>(i)];
-  }
+  const int correct = runtime_correct(kd->quantized.model, held_out);
   EXPECT_GT(correct, 340) << "of 400";
 
   const Buf<float> short_logits = train::run_teacher(**teacher, slice(all, 0, 100).images).value();
