@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "serve/buffered_http.h"
 #include "serve/kserve_json.h"
 
 namespace verge::serve {
@@ -115,7 +116,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(Kind kind, ModelRepositor
     s->server_ = std::move(ssl);
     s->tls_ = true;
   } else {
-    s->server_ = std::make_unique<httplib::Server>();
+    s->server_ = std::make_unique<BufferedServer>();
   }
   httplib::Server& srv = *s->server_;
   const int threads = std::max(1, options.handler_threads);
