@@ -121,9 +121,9 @@ Status Model::validate(const InferRequest& r, int64_t* batch) const {
     }
     first = false;
     const size_t want_bytes = static_cast<size_t>(numel) * dtype_size(t->dtype);
-    if (t->data.size() != want_bytes)
+    if (t->bytes().size() != want_bytes)
       return Status::invalid_argument(fmt::format("input '{}': {} bytes of data but shape {} of {} needs {}",
-                                                  io.name, t->data.size(), shape_to_string(t->shape),
+                                                  io.name, t->bytes().size(), shape_to_string(t->shape),
                                                   kserve_dtype_name(t->dtype), want_bytes));
   }
   for (size_t i = 0; i < r.outputs.size(); ++i) {
@@ -242,13 +242,13 @@ void Model::run_batch(Session* session, std::vector<std::unique_ptr<Pending>>& b
     const InferTensor& first = *batch[0]->ordered[i];
     Shape shape = first.shape;
     if (batch.size() == 1) {
-      tensors.push_back(Tensor::wrap(first.dtype, shape, first.data.data()));
+      tensors.push_back(Tensor::wrap(first.dtype, shape, first.bytes().data()));
       continue;
     }
     size_t bytes = 0;
-    for (auto& p : batch) bytes += p->ordered[i]->data.size();
+    for (auto& p : batch) bytes += p->ordered[i]->bytes().size();
     joined[i].reserve(bytes);
-    for (auto& p : batch) joined[i] += p->ordered[i]->data;
+    for (auto& p : batch) joined[i] += p->ordered[i]->bytes();
     shape[0] = total;
     tensors.push_back(Tensor::wrap(first.dtype, shape, joined[i].data()));
   }
