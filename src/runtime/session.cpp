@@ -38,6 +38,8 @@ Result<std::unique_ptr<Session>> Session::Impl::create(ir::Model model, const Se
     return Status::invalid_argument(fmt::format("threads must be in 1..256, got {}", options.threads));
   if (options.threads > 1) impl->pool = std::make_unique<ThreadPool>(options.threads);
   impl->exec.pool = impl->pool.get();
+  impl->packs = std::make_unique<PackCache>();
+  impl->exec.packs = impl->packs.get();
   impl->exec.kernels = options.reference_kernels ? KernelPolicy::kReference : KernelPolicy::kBest;
   const ir::Graph& g = impl->model->graph;
   for (ir::ValueId id : g.inputs) impl->inputs.push_back(io_info(g.value(id)));
