@@ -83,7 +83,7 @@ Result<Plan*> Session::Impl::plan_for(const std::vector<Shape>& shapes) {
     VERGE_RETURN_IF_ERROR(check_shape(i, shapes[i]));
     bindings.push_back(ValueBinding{g.inputs[i], TensorType{inputs[i].dtype, shapes[i]}, nullptr});
   }
-  VERGE_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::build(g, bindings, exec));
+  VERGE_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::build(g, bindings, exec, &arena));
   plans.emplace_front(shapes, std::move(plan));
   while (plans.size() > std::max<size_t>(1, options.plan_cache_size)) plans.pop_back();
   return plans.front().second.get();

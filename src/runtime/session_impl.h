@@ -19,6 +19,7 @@ struct Session::Impl {
   SessionOptions options;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<PackCache> packs;  // packed weights shared by the plans below
+  SharedArena arena;                 // their one arena (they never run at the same time)
   ExecOptions exec;
   std::vector<IoInfo> inputs, outputs;
   std::list<std::pair<std::vector<Shape>, std::unique_ptr<Plan>>> plans;  // most recently used first

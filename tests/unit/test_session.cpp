@@ -130,6 +130,33 @@ TEST(Session, PlansForDifferentBatchSizesSharePackedWeights) {
   for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
 }
 
+// The plans of a session share one arena sized by the largest; a plan built before the arena grew
+// re-points its views and still computes the same result.
+TEST(Session, PlansShareOneArena) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  Tensor four = ds->images;
+  Tensor one = four.reshaped({1, 1, 28, 28});
+  auto a = s->run({one});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  const size_t small = s->plan_info().arena_bytes;
+  ASSERT_TRUE(s->run({four}).is_ok());
+  const size_t large = s->plan_info().arena_bytes;
+  EXPECT_GT(large, small);
+  EXPECT_EQ(Session::Impl::of(*s).arena.bytes, large);
+  auto again = s->run({one});
+  ASSERT_TRUE(again.is_ok());
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*again)[0].data<float>()[k], alone[k]);
+  const SharedArena& arena = Session::Impl::of(*s).arena;
+  EXPECT_EQ(arena.bytes, large);
+  const auto* base = static_cast<const char*>(arena.buffer.get());
+  const auto* out = static_cast<const char*>((*again)[0].raw());
+  EXPECT_TRUE(out >= base && out < base + large) << "the small plan's output is not in the shared arena";
+}
+
 TEST(Session, RejectsWrongInputs) {
   auto s = load_fmnist();
   ASSERT_TRUE(s);
