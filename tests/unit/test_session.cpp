@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <new>
 
-#include "import/onnx/importer.h"
 #include "core/cpu_features.h"
+#include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "kernels/cpu/conv_winograd.h"
 #include "op_test.h"

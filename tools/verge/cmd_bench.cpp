@@ -53,7 +53,8 @@ Action add_bench(CLI::App& app) {
   c->add_option("model", o->model, "ONNX model file")->required();
   c->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   c->add_option("--runs", o->runs, "timed runs")->check(CLI::Range(1, 1000000));
-  c->add_option("--gap-us", o->gap_us, "sleep this long between timed runs (as a server idles between requests)")
+  c->add_option("--gap-us", o->gap_us,
+                "sleep this long between timed runs (as a server idles between requests)")
       ->check(CLI::Range(0, 10000000));
   c->add_option("--shape", o->shapes, "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
   o->runtime.add_to(c);
