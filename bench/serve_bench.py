@@ -14,10 +14,12 @@ overhead    What one binary-REST inference adds over running the model in-proces
             `verge bench MODEL --threads T --runs R` (median of R in-process runs) and wrk with ONE
             connection for --overhead-seconds against a server with one instance of T threads and no
             batching (median of its latency histogram). The added latency is the difference of the medians
-            of the per-round medians.
+            of the per-round medians; also recorded: the median of the per-round differences (less
+            sensitive to load that drifts between rounds).
 
 Usage: bench/serve_bench.py [--verge build/verge] [--arch resnet18 | --model M.onnx]
                             [--duration 60] [--connections 8] [--out docs/results/serve_resnet18.json]
+                            [--skip-throughput | --skip-overhead] [--rounds 5] [--also-verge OLD/verge]
 The machine should be otherwise idle: these are latency measurements.
 """
 
@@ -87,8 +89,15 @@ def export_dynamic_batch(name, path):
   can batch requests (the test models in tests/models have a fixed batch of 1)."""
   import torch
   import torchvision
+
+  class InputMean(torch.nn.Module):
+    """A trivial model (per-image channel means): what serving costs apart from the model's own run."""
+
+    def forward(self, x):
+      return x.mean(dim=(2, 3))
+
   torch.manual_seed(0)
-  model = getattr(torchvision.models, name)().eval()
+  model = (InputMean() if name == "input_mean" else getattr(torchvision.models, name)()).eval()
   x = torch.randn(1, 3, 224, 224)
   torch.onnx.export(model, x, path, opset_version=13, input_names=["input"], output_names=["output"],
                     dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
@@ -195,31 +204,50 @@ def overhead(args, tmp, script, body, header_len, shape):
   repo = os.path.join(tmp, "overhead")
   make_repository(repo, args.model, f"max_batch_size: 0\ninstance_group [{{ count: 1 }}]\nthreads: {args.threads}\n")
   server = Server(args.verge, repo)
+  other = Server(args.also_verge, repo) if args.also_verge else None
   shape_arg = "x".join(str(d) for d in shape)
-  in_process, rest = [], []
+  in_process, rest, rest_other = [], [], []
   try:
     run_wrk(server.url, script, body, header_len, 1, 2)
+    if other:
+      run_wrk(other.url, script, body, header_len, 1, 2)
     for _ in range(args.rounds):
       out = subprocess.run([args.verge, "bench", args.model, "--threads", str(args.threads), "--runs",
                             str(args.bench_runs), "--warmup", "5", "--json"],
                            check=True, capture_output=True, text=True).stdout
       in_process.append(json.loads(out.strip().splitlines()[-1])["median_ms"])
       rest.append(run_wrk(server.url, script, body, header_len, 1, args.overhead_seconds)["latency_ms"]["p50"])
+      if other:
+        rest_other.append(
+            run_wrk(other.url, script, body, header_len, 1, args.overhead_seconds)["latency_ms"]["p50"])
   finally:
     server.stop()
+    if other:
+      other.stop()
   ip, rp = statistics.median(in_process), statistics.median(rest)
-  print(f"overhead: in-process median {ip:.3f} ms, binary REST p50 {rp:.3f} ms, added {rp - ip:.3f} ms",
-        file=sys.stderr)
-  return {"threads": args.threads, "input_shape": shape_arg, "rounds": args.rounds,
-          "in_process_median_ms": in_process, "rest_p50_ms": rest,
-          "in_process_ms": ip, "rest_ms": rp, "added_ms": rp - ip}
+  paired = statistics.median(r - i for i, r in zip(in_process, rest))
+  print(f"overhead: in-process median {ip:.3f} ms, binary REST p50 {rp:.3f} ms, added {rp - ip:.3f} ms "
+        f"(median of per-round differences {paired:.3f} ms)", file=sys.stderr)
+  result = {"threads": args.threads, "input_shape": shape_arg, "rounds": args.rounds,
+            "bench_runs": args.bench_runs, "overhead_seconds": args.overhead_seconds,
+            "in_process_median_ms": in_process, "rest_p50_ms": rest,
+            "in_process_ms": ip, "rest_ms": rp, "added_ms": rp - ip, "added_paired_median_ms": paired}
+  if other:
+    op = statistics.median(rest_other)
+    other_paired = statistics.median(r - i for i, r in zip(in_process, rest_other))
+    print(f"overhead of {args.also_verge}: binary REST p50 {op:.3f} ms, added {op - ip:.3f} ms "
+          f"(median of per-round differences {other_paired:.3f} ms)", file=sys.stderr)
+    result["also"] = {"verge": os.path.abspath(args.also_verge), "rest_p50_ms": rest_other, "rest_ms": op,
+                      "added_ms": op - ip, "added_paired_median_ms": other_paired}
+  return result
 
 
 def main():
   p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--verge", default=os.path.join(ROOT, "build", "verge"))
   p.add_argument("--model", help="ONNX file with a symbolic batch dim (default: torchvision --arch exported here)")
-  p.add_argument("--arch", default="resnet18", help="torchvision architecture exported when --model is not given")
+  p.add_argument("--arch", default="resnet18",
+                 help="torchvision architecture exported when --model is not given, or input_mean (trivial model)")
   p.add_argument("--duration", type=int, default=60, help="seconds of each wrk throughput run")
   p.add_argument("--connections", type=int, default=8)
   p.add_argument("--instances", type=int, default=2)
@@ -230,6 +258,9 @@ def main():
   p.add_argument("--bench-runs", type=int, default=40)
   p.add_argument("--overhead-seconds", type=int, default=5)
   p.add_argument("--skip-throughput", action="store_true")
+  p.add_argument("--skip-overhead", action="store_true")
+  p.add_argument("--also-verge", help="overhead only: a second server from this binary (e.g. an older build), "
+                 "measured in the same rounds, after the first")
   p.add_argument("--out", help="also write the JSON here")
   args = p.parse_args()
 
@@ -244,11 +275,13 @@ def main():
     result = {
         "model": os.path.basename(args.model), "date": time.strftime("%Y-%m-%d"),
         "machine": os.uname().machine, "cpus": os.cpu_count(),
-        "load_average_at_start": os.getloadavg()[0],
+        "load_average_at_start": os.getloadavg()[0], "verge": os.path.abspath(args.verge),
     }
     if not args.skip_throughput:
       result["throughput"] = throughput(args, tmp, script, body, header_len)
-    result["overhead"] = overhead(args, tmp, script, body, header_len, shape)
+    if not args.skip_overhead:
+      result["overhead"] = overhead(args, tmp, script, body, header_len, shape)
+    result["load_average_at_end"] = os.getloadavg()[0]
   text = json.dumps(result, indent=1)
   if args.out:
     with open(args.out, "w") as f:

@@ -10,8 +10,10 @@
 //  - Input tensors are read in place (never copied) and only during run().
 //  - The output tensors run() returns are views into memory the session owns; they stay valid until
 //    the next run()/prepare() on the session or its destruction. Copy them (Tensor::clone) to keep.
-//  - A plan (shape inference, kernel choice and weight packing, one memory arena sized by liveness) is
-//    built per distinct set of input shapes on first use and cached (up to plan_cache_size plans).
+//  - A plan (shape inference, kernel choice and weight packing, memory planned by liveness) is built per
+//    distinct set of input shapes on first use and cached (up to plan_cache_size plans). The cached
+//    plans share their packed weights and one arena sized for the largest of them, so a session serving
+//    many batch sizes costs about the memory of its largest plan, not the sum.
 //    For a cached plan, run() performs no heap allocation unless the model has data-dependent shapes
 //    (NonZero, NonMaxSuppression, ...), whose outputs are allocated per run.
 //  - A Session is not thread-safe: use one per thread, or serialize calls.

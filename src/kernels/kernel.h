@@ -11,10 +11,13 @@
 
 #include <fmt/format.h>
 
+#include <memory>
 #include <span>
+#include <string>
 
 #include "ir/graph.h"
 #include "ir/infer.h"
+#include "kernels/pack_cache.h"
 #include "verge/tensor.h"
 
 namespace verge {
@@ -27,7 +30,12 @@ class PrepareContext {
   PrepareContext(const ir::Graph& graph, const ir::Node& node, std::span<const TensorType* const> inputs,
                  std::span<const Tensor* const> constants, std::span<const TensorType> outputs,
                  const ExecOptions& options)
-      : graph_(graph), node_(node), inputs_(inputs), constants_(constants), outputs_(outputs), options_(options) {}
+      : graph_(graph),
+        node_(node),
+        inputs_(inputs),
+        constants_(constants),
+        outputs_(outputs),
+        options_(options) {}
 
   const ir::Node& node() const { return node_; }
   const ir::Graph& graph() const { return graph_; }
@@ -55,6 +63,25 @@ class PrepareContext {
   void allow_in_place(size_t i) { in_place_input_ = static_cast<int>(i); }
   int in_place_input() const { return in_place_input_; }
 
+  // Constant data derived from constant inputs (packed weights), shared with the other plans of the
+  // session (kernels/pack_cache.h): build() — returning a T — runs only when no live plan holds the data
+  // for this node, kernel and `layout` yet. `layout` must name every choice the data depends on besides
+  // the inputs listed in `from` (block size, mode, tile grouping, ...). Shared only when every input in
+  // `from` is a graph initializer (the same tensor in every plan; a folded constant may differ per
+  // plan), else built for this plan alone.
+  template <class T, class Build>
+  std::shared_ptr<const T> shared_constant(const char* kernel, std::string layout,
+                                           std::initializer_list<size_t> from, Build&& build) const {
+    auto make = [&] { return std::shared_ptr<const void>(std::make_shared<const T>(build())); };
+    bool shareable = options_packs() != nullptr;
+    for (size_t i : from) shareable = shareable && is_initializer(i);
+    if (!shareable) return std::static_pointer_cast<const T>(make());
+    return std::static_pointer_cast<const T>(
+        options_packs()->get_or_build({&node_, kernel, std::move(layout)}, make));
+  }
+  // Input i is an initializer of the node's graph (not a folded or bound value).
+  bool is_initializer(size_t i) const;
+
   template <class... Args>
   Status invalid(fmt::format_string<Args...> f, Args&&... args) const {
     return Status::invalid_model(fmt::format(f, std::forward<Args>(args)...));
@@ -63,6 +90,8 @@ class PrepareContext {
   Status unsupported_dtype(DType t) const;
 
  private:
+  PackCache* options_packs() const;
+
   const ir::Graph& graph_;
   const ir::Node& node_;
   std::span<const TensorType* const> inputs_;

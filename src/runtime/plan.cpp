@@ -61,9 +61,10 @@ std::vector<ir::ValueId> step_inputs(const ir::Node& n) {
 Plan::~Plan() = default;
 
 Result<std::unique_ptr<Plan>> Plan::build(const ir::Graph& graph, std::span<const ValueBinding> bindings,
-                                          const ExecOptions& options) {
+                                          const ExecOptions& options, SharedArena* shared) {
   std::unique_ptr<Plan> p(new Plan());
   p->graph_ = &graph;
+  p->shared_ = shared;
   p->options_ = options;
   p->bindings_.assign(bindings.begin(), bindings.end());
   p->slots_.resize(graph.values.size());
@@ -314,10 +315,16 @@ Status Plan::plan_memory() {
   stats_.arena_bytes = total;
   for (size_t v = 0; v < slots_.size(); ++v)  // group members share their root's offset
     if (slots_[v].kind == Slot::Kind::kArena) slots_[v].offset = slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset;
-  arena_ = aligned_buffer(total);
-  if (!arena_)
-    return Status(StatusCode::kResourceExhausted, fmt::format("cannot allocate a {} byte arena", total));
-  auto* base = static_cast<unsigned char*>(arena_.get());
+  std::shared_ptr<void>& arena = shared_ ? shared_->buffer : arena_;
+  if (!shared_ || !arena || shared_->bytes < total) {
+    arena.reset();  // a shared arena's old buffer first: peak memory is the new size, not old + new
+    arena = aligned_buffer(total);
+    if (!arena)
+      return Status(StatusCode::kResourceExhausted, fmt::format("cannot allocate a {} byte arena", total));
+    if (shared_) shared_->bytes = total;
+  }
+  auto* base = static_cast<unsigned char*>(arena.get());
+  base_ = base;
 
   for (Slot& s : slots_) {
     switch (s.kind) {
@@ -397,7 +404,21 @@ Status Plan::run_dynamic(Step& step) {
   return step.kernel->run(rc).with_context(node.label(step.node_id));
 }
 
+void Plan::bind_arena(unsigned char* base) {
+  for (Slot& s : slots_)
+    if (s.kind == Slot::Kind::kArena) s.tensor.reset_data(base + s.offset);
+  for (Step& step : steps_) step.scratch = step.scratch_bytes ? base + step.scratch_offset : nullptr;
+  const ir::Graph& g = *graph_;
+  for (size_t k = 0; k < g.outputs.size(); ++k) {
+    const Slot& s = slots_[static_cast<size_t>(g.outputs[k])];
+    if (s.kind == Slot::Kind::kArena) outputs_[k].reset_data(base + s.offset);
+  }
+  base_ = base;
+}
+
 Status Plan::run(std::span<const Tensor* const> bound) {
+  if (shared_ && shared_->buffer.get() != base_)
+    bind_arena(static_cast<unsigned char*>(shared_->buffer.get()));
   for (size_t i = 0; i < bindings_.size() && i < bound.size(); ++i) {
     Slot& s = slots_[static_cast<size_t>(bindings_[i].value)];
     if (s.kind == Slot::Kind::kBound) s.tensor.reset_data(const_cast<void*>(bound[i]->raw()));

@@ -45,13 +45,23 @@ struct NodeProfile {
   double seconds = 0;  // accumulated over runs since enable_profiling()
 };
 
+// One arena for several plans that never run at the same time (a session's plans for different input
+// shapes): sized by the largest, so memory is the max of the plans' arenas, not their sum. Growing it
+// frees the old buffer; a plan built earlier re-points its views at the start of its next run.
+struct SharedArena {
+  std::shared_ptr<void> buffer;
+  size_t bytes = 0;
+};
+
 class Plan {
  public:
   ~Plan();
   // `graph` must outlive the plan. Bindings must cover every graph input and every outer-scope value the
-  // graph reads.
+  // graph reads. With `shared`, which must outlive the plan, intermediates live in that arena instead of
+  // one of the plan's own; the plan's outputs then stay valid only until any plan sharing it runs or
+  // another plan is built on it.
   static Result<std::unique_ptr<Plan>> build(const ir::Graph& graph, std::span<const ValueBinding> bindings,
-                                             const ExecOptions& options);
+                                             const ExecOptions& options, SharedArena* shared = nullptr);
 
   // With ExecOptions::infer_only the plan only infers types and folds constants (no kernels for other
   // nodes, no arena) and must not be run: for graph passes that need shapes.
@@ -81,6 +91,7 @@ class Plan {
   Status plan_nodes();
   Status plan_memory();
   Status run_dynamic(Step& step);
+  void bind_arena(unsigned char* base);
 
   const ir::Graph* graph_ = nullptr;
   ExecOptions options_;
@@ -88,7 +99,9 @@ class Plan {
   std::vector<Slot> slots_;
   std::vector<Step> steps_;
   std::vector<std::shared_ptr<const Tensor>> folded_;
-  std::shared_ptr<void> arena_;
+  std::shared_ptr<void> arena_;    // own arena (no SharedArena)
+  SharedArena* shared_ = nullptr;  // else this one
+  unsigned char* base_ = nullptr;  // the arena the views point into
   std::vector<Tensor> outputs_;
   std::vector<TensorType> output_types_;
   std::vector<double> step_seconds_;

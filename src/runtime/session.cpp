@@ -36,6 +36,8 @@ Result<std::unique_ptr<Session>> Session::Impl::create(ir::Model model, const Se
     return Status::invalid_argument(fmt::format("threads must be in 1..256, got {}", options.threads));
   if (options.threads > 1) impl->pool = std::make_unique<ThreadPool>(options.threads);
   impl->exec.pool = impl->pool.get();
+  impl->packs = std::make_unique<PackCache>();
+  impl->exec.packs = impl->packs.get();
   impl->exec.kernels = options.reference_kernels ? KernelPolicy::kReference : KernelPolicy::kBest;
   const ir::Graph& g = impl->model->graph;
   for (ir::ValueId id : g.inputs) impl->inputs.push_back(io_info(g.value(id)));
@@ -82,7 +84,7 @@ Result<Plan*> Session::Impl::plan_for(const std::vector<Shape>& shapes) {
     VERGE_RETURN_IF_ERROR(check_shape(i, shapes[i]));
     bindings.push_back(ValueBinding{g.inputs[i], TensorType{inputs[i].dtype, shapes[i]}, nullptr});
   }
-  VERGE_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::build(g, bindings, exec));
+  VERGE_ASSIGN_OR_RETURN(std::unique_ptr<Plan> plan, Plan::build(g, bindings, exec, &arena));
   plans.emplace_front(shapes, std::move(plan));
   while (plans.size() > std::max<size_t>(1, options.plan_cache_size)) plans.pop_back();
   return plans.front().second.get();

@@ -7,6 +7,7 @@
 
 #include "core/thread_pool.h"
 #include "ir/graph.h"
+#include "kernels/pack_cache.h"
 #include "runtime/exec_options.h"
 #include "runtime/plan.h"
 #include "verge/session.h"
@@ -20,6 +21,8 @@ struct Session::Impl {
   std::unique_ptr<ir::Model> model;
   SessionOptions options;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<PackCache> packs;  // packed weights shared by the plans below
+  SharedArena arena;                 // their one arena (they never run at the same time)
   ExecOptions exec;
   std::vector<IoInfo> inputs, outputs;
   std::list<std::pair<std::vector<Shape>, std::unique_ptr<Plan>>> plans;  // most recently used first
@@ -28,6 +31,8 @@ struct Session::Impl {
   std::vector<const Tensor*> bound;
 
   static Result<std::unique_ptr<Session>> create(ir::Model model, const SessionOptions& options);
+  // The internals of a session (tests, tools).
+  static const Impl& of(const Session& s) { return *s.impl_; }
   Result<Plan*> plan_for(const std::vector<Shape>& shapes);
   Status check_shape(size_t input, const Shape& shape) const;
   static std::string describe_shape(const IoInfo& in);

@@ -96,7 +96,7 @@ Result<InferRequest> from_proto(const inference::ModelInferRequest& p) {
     }
     if (raw) {
       if (in.has_contents()) return bad(fmt::format("{}: has both contents and raw_input_contents", what));
-      t.data = p.raw_input_contents(i);
+      set_bytes(t, p.raw_input_contents(i));  // the request message outlives the inference
     } else {
       VERGE_RETURN_IF_ERROR(typed_contents(in.contents(), t.dtype, t.data, what));
     }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "serve/buffered_http.h"
 #include "serve/kserve_json.h"
 
 namespace verge::serve {
@@ -115,7 +116,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(Kind kind, ModelRepositor
     s->server_ = std::move(ssl);
     s->tls_ = true;
   } else {
-    s->server_ = std::make_unique<httplib::Server>();
+    s->server_ = std::make_unique<BufferedServer>();
   }
   httplib::Server& srv = *s->server_;
   const int threads = std::max(1, options.handler_threads);
@@ -239,10 +240,27 @@ void HttpServer::add_inference_routes() {
           return send_error(res, 400,
                             "multipart/form-data bodies are not accepted; send JSON or binary tensor data");
         }
-        std::string request_body;  // reserved from Content-Length (bounded by the limit): no regrowth copies
+        std::optional<size_t> header_length;
+        if (req.has_header(std::string(kHeaderLengthField))) {
+          header_length = parse_header_length(req.get_header_value(std::string(kHeaderLengthField)));
+          if (!header_length) {
+            (*m)->stats().request_failure++;
+            return send_error(res, 400, fmt::format("{} must be a non-negative integer", kHeaderLengthField));
+          }
+        }
+        // Reserved from Content-Length (bounded by the limit): no regrowth copies, and the JSON is preceded
+        // by `pad` spaces so that the binary tensor data after it starts 64-byte aligned and the model can
+        // read it in place (parse_infer_request borrows it).
+        std::string request_body;
+        size_t pad = 0;
         if (req.has_header("Content-Length")) {
           const uint64_t length = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-          if (length <= options_.max_request_bytes) request_body.reserve(length);
+          if (length <= options_.max_request_bytes) {
+            request_body.reserve(length + 64);
+            const auto start = reinterpret_cast<uintptr_t>(request_body.data()) + header_length.value_or(0);
+            pad = (64 - start % 64) % 64;
+            request_body.assign(pad, ' ');
+          }
         }
         const bool complete = read([&](const char* data, size_t size) {
           request_body.append(data, size);
@@ -256,15 +274,8 @@ void HttpServer::add_inference_routes() {
                 fmt::format("request body exceeds the limit of {} bytes", options_.max_request_bytes));
           return send_error(res, 400, "could not read the request body");
         }
-        std::optional<size_t> header_length;
-        if (req.has_header(std::string(kHeaderLengthField))) {
-          header_length = parse_header_length(req.get_header_value(std::string(kHeaderLengthField)));
-          if (!header_length) {
-            (*m)->stats().request_failure++;
-            return send_error(res, 400, fmt::format("{} must be a non-negative integer", kHeaderLengthField));
-          }
-        }
-        auto parsed = parse_infer_request(request_body, header_length);
+        auto parsed =
+            parse_infer_request(std::string_view(request_body).substr(pad), header_length, /*borrow=*/true);
         if (!parsed.is_ok()) {
           (*m)->stats().request_failure++;
           return send_error(res, parsed.status());

@@ -18,8 +18,24 @@ struct InferTensor {
   std::string name;
   DType dtype = DType::kUndefined;
   Shape shape;
-  std::string data;  // shape_numel(shape) * dtype_size(dtype) bytes
+  std::string data;  // shape_numel(shape) * dtype_size(dtype) bytes, unless `borrowed` is set
+  // Set instead of `data` by a protocol layer that lends the bytes of its own request buffer (a binary
+  // HTTP body, a gRPC raw_input_contents) rather than copying them: valid only until the request's
+  // Model::infer() returns, and at least kBorrowAlignment-aligned, so the model reads them in place.
+  std::string_view borrowed;
+  std::string_view bytes() const { return borrowed.data() != nullptr ? borrowed : std::string_view(data); }
 };
+
+// What malloc guarantees, so a borrowed input is no less aligned than a copied one.
+inline constexpr size_t kBorrowAlignment = 16;
+
+// `bytes` as a borrowed view if suitably aligned, else as a copy.
+inline void set_bytes(InferTensor& t, std::string_view bytes) {
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % kBorrowAlignment == 0)
+    t.borrowed = bytes;
+  else
+    t.data.assign(bytes);
+}
 
 struct InferRequest {
   std::string id;  // echoed in the response

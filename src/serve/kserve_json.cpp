@@ -152,8 +152,8 @@ Result<std::pair<json, std::string_view>> split_body(std::string_view body,
 }
 
 // Reads the tensors of `array` (inputs or outputs of a body) with their binary chunks.
-Result<std::vector<InferTensor>> read_tensors(const json& array, const char* field,
-                                              std::string_view& binary) {
+Result<std::vector<InferTensor>> read_tensors(const json& array, const char* field, std::string_view& binary,
+                                              bool borrow) {
   std::vector<InferTensor> out;
   if (!array.is_array()) return bad(fmt::format("'{}' must be an array", field));
   for (size_t i = 0; i < array.size(); ++i) {
@@ -188,7 +188,10 @@ Result<std::vector<InferTensor>> read_tensors(const json& array, const char* fie
       if (n > binary.size())
         return bad(
             fmt::format("{}: binary_data_size {} but only {} binary bytes remain", named, n, binary.size()));
-      t.data.assign(binary.substr(0, n));
+      if (borrow)
+        set_bytes(t, binary.substr(0, n));
+      else
+        t.data.assign(binary.substr(0, n));
       binary.remove_prefix(n);
     } else if (e.contains("data")) {
       VERGE_RETURN_IF_ERROR(json_to_bytes(e["data"], t.dtype, t.data, named));
@@ -241,14 +244,15 @@ std::string error_json(std::string_view message) {
   return json{{"error", std::string(message)}}.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<HttpInferRequest> parse_infer_request(std::string_view body, std::optional<size_t> header_length) {
+Result<HttpInferRequest> parse_infer_request(std::string_view body, std::optional<size_t> header_length,
+                                             bool borrow) {
   VERGE_ASSIGN_OR_RETURN(auto parts, split_body(body, header_length));
   auto& [j, binary] = parts;
   HttpInferRequest r;
   VERGE_ASSIGN_OR_RETURN(r.request.id, id_of(j));
   VERGE_ASSIGN_OR_RETURN(r.binary_output_default, bool_param(j, "binary_data_output", "request"));
   if (!j.contains("inputs")) return bad("missing 'inputs'");
-  VERGE_ASSIGN_OR_RETURN(r.request.inputs, read_tensors(j["inputs"], "inputs", binary));
+  VERGE_ASSIGN_OR_RETURN(r.request.inputs, read_tensors(j["inputs"], "inputs", binary, borrow));
   if (!binary.empty())
     return bad(
         fmt::format("{} trailing binary bytes not claimed by any input's binary_data_size", binary.size()));
@@ -327,7 +331,7 @@ Result<InferResponse> parse_infer_response(std::string_view body, std::optional<
     r.model_version = j["model_version"].get<std::string>();
   VERGE_ASSIGN_OR_RETURN(r.id, id_of(j));
   if (!j.contains("outputs")) return bad("response has no 'outputs'");
-  VERGE_ASSIGN_OR_RETURN(r.outputs, read_tensors(j["outputs"], "outputs", binary));
+  VERGE_ASSIGN_OR_RETURN(r.outputs, read_tensors(j["outputs"], "outputs", binary, false));
   for (const InferTensor& t : r.outputs)
     if (t.data.size() != static_cast<size_t>(shape_numel(t.shape)) * dtype_size(t.dtype))
       return bad(

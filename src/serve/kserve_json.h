@@ -34,7 +34,10 @@ struct HttpBody {
 };
 
 // Server side. `header_length` is the parsed Inference-Header-Content-Length, if the header was sent.
-Result<HttpInferRequest> parse_infer_request(std::string_view body, std::optional<size_t> header_length);
+// With `borrow`, binary input data is lent from `body` (InferTensor::borrowed; copied if misaligned), so
+// `body` must outlive the request's inference.
+Result<HttpInferRequest> parse_infer_request(std::string_view body, std::optional<size_t> header_length,
+                                             bool borrow = false);
 HttpBody encode_infer_response(const InferResponse& response, const HttpInferRequest& request);
 
 // Client side. Sends inputs as binary when `binary_inputs`; asks for binary outputs when `binary_outputs`.

@@ -55,8 +55,9 @@ Result<std::unique_ptr<Model>> Model::create(std::string name, std::string versi
     m->max_batch_size_ = kDefaultMaxBatchSize;
   }
   if (config.max_queue_size > 0) m->max_queue_size_ = config.max_queue_size;
-  for (auto& s : m->sessions_)
-    m->workers_.emplace_back([mp = m.get(), sp = s.get()] { mp->worker_loop(sp); });
+  m->busy_.assign(m->sessions_.size(), 0);
+  for (size_t i = 0; i < m->sessions_.size(); ++i)
+    m->workers_.emplace_back([mp = m.get(), i] { mp->worker_loop(i); });
   return m;
 }
 
@@ -120,9 +121,9 @@ Status Model::validate(const InferRequest& r, int64_t* batch) const {
     }
     first = false;
     const size_t want_bytes = static_cast<size_t>(numel) * dtype_size(t->dtype);
-    if (t->data.size() != want_bytes)
+    if (t->bytes().size() != want_bytes)
       return Status::invalid_argument(fmt::format("input '{}': {} bytes of data but shape {} of {} needs {}",
-                                                  io.name, t->data.size(), shape_to_string(t->shape),
+                                                  io.name, t->bytes().size(), shape_to_string(t->shape),
                                                   kserve_dtype_name(t->dtype), want_bytes));
   }
   for (size_t i = 0; i < r.outputs.size(); ++i) {
@@ -150,7 +151,23 @@ Result<InferResponse> Model::infer(InferRequest request) {
   p->enqueued = start;
   auto result = p->done.get_future();
   {
-    std::lock_guard lk(mu_);
+    std::unique_lock lk(mu_);
+    if (max_batch_size_ == 0 && queue_.empty()) {
+      const auto idle = std::find(busy_.begin(), busy_.end(), 0);
+      if (idle != busy_.end() && !stopping_) {
+        *idle = 1;
+        lk.unlock();
+        const auto instance = static_cast<size_t>(idle - busy_.begin());
+        std::vector<std::unique_ptr<Pending>> batch;
+        batch.push_back(std::move(p));
+        run_batch(sessions_[instance].get(), batch);
+        lk.lock();
+        busy_[instance] = 0;
+        if (!queue_.empty()) cv_.notify_all();  // that instance's worker may have work waiting
+        lk.unlock();
+        return finish(result.get(), start);
+      }
+    }
     if (queue_.size() >= max_queue_size_) {
       stats_.request_failure++;
       return Status(
@@ -161,7 +178,10 @@ Result<InferResponse> Model::infer(InferRequest request) {
     stats_.pending = queue_.size();
   }
   cv_.notify_all();
-  Result<InferResponse> r = result.get();
+  return finish(result.get(), start);
+}
+
+Result<InferResponse> Model::finish(Result<InferResponse> r, Clock::time_point start) {
   (r.is_ok() ? stats_.request_success : stats_.request_failure)++;
   stats_.request_duration_us += micros(Clock::now() - start);
   return r;
@@ -176,10 +196,11 @@ bool Model::compatible(const Pending& a, const Pending& b) const {
   return true;
 }
 
-void Model::worker_loop(Session* session) {
+void Model::worker_loop(size_t instance) {
+  Session* session = sessions_[instance].get();
   std::unique_lock lk(mu_);
   while (true) {
-    cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+    cv_.wait(lk, [&] { return stopping_ || (!queue_.empty() && !busy_[instance]); });
     if (stopping_) return;
     std::vector<size_t> picked{0};
     if (max_batch_size_ > 0) {
@@ -201,9 +222,11 @@ void Model::worker_loop(Session* session) {
     for (size_t i : picked) batch.push_back(std::move(queue_[i]));
     for (auto it = picked.rbegin(); it != picked.rend(); ++it) queue_.erase(queue_.begin() + *it);
     stats_.pending = queue_.size();
+    busy_[instance] = 1;
     lk.unlock();
     run_batch(session, batch);
     lk.lock();
+    busy_[instance] = 0;
   }
 }
 
@@ -219,13 +242,13 @@ void Model::run_batch(Session* session, std::vector<std::unique_ptr<Pending>>& b
     const InferTensor& first = *batch[0]->ordered[i];
     Shape shape = first.shape;
     if (batch.size() == 1) {
-      tensors.push_back(Tensor::wrap(first.dtype, shape, first.data.data()));
+      tensors.push_back(Tensor::wrap(first.dtype, shape, first.bytes().data()));
       continue;
     }
     size_t bytes = 0;
-    for (auto& p : batch) bytes += p->ordered[i]->data.size();
+    for (auto& p : batch) bytes += p->ordered[i]->bytes().size();
     joined[i].reserve(bytes);
-    for (auto& p : batch) joined[i] += p->ordered[i]->data;
+    for (auto& p : batch) joined[i] += p->ordered[i]->bytes();
     shape[0] = total;
     tensors.push_back(Tensor::wrap(first.dtype, shape, joined[i].data()));
   }

@@ -8,6 +8,11 @@
 // the outputs split back by each request's batch size. A full queue rejects new requests immediately
 // with StatusCode::kResourceExhausted (HTTP 503 / gRPC UNAVAILABLE); memory never grows unbounded.
 //
+// Without batching, a request that finds the queue empty and an instance idle runs right away on the
+// calling thread (the HTTP or gRPC handler) instead of waking that instance's worker: no thread handoff
+// in either direction, and the input bytes are still in this core's cache (docs/performance.md,
+// "Serving"). Batched models always go through the queue so that requests can meet.
+//
 // Batchable: config max_batch_size > 0, or no config value and every input and output has a symbolic
 // (or unknown) dim 0 — then max_batch_size defaults to kDefaultMaxBatchSize.
 //
@@ -71,7 +76,8 @@ class Model {
   struct Pending;
   Model() = default;
   Status validate(const InferRequest& r, int64_t* batch) const;
-  void worker_loop(Session* session);
+  Result<InferResponse> finish(Result<InferResponse> r, std::chrono::steady_clock::time_point start);
+  void worker_loop(size_t instance);
   void run_batch(Session* session, std::vector<std::unique_ptr<Pending>>& batch);
   bool compatible(const Pending& a, const Pending& b) const;
 
@@ -82,6 +88,7 @@ class Model {
   std::vector<IoInfo> inputs_, outputs_;
   std::vector<std::unique_ptr<Session>> sessions_;
   std::vector<std::thread> workers_;
+  std::vector<char> busy_;  // per instance: running a batch (on its worker or inline); guarded by mu_
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Pending>> queue_;

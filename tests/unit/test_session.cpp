@@ -6,8 +6,10 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/cpu_features.h"
 #include "import/onnx/importer.h"
 #include "io/idx.h"
+#include "kernels/cpu/conv_winograd.h"
 #include "op_test.h"
 #include "runtime/session_impl.h"
 
@@ -98,6 +100,61 @@ TEST(Session, ReplansPerShapeAndCaches) {
   EXPECT_EQ((*b)[0].shape(), (Shape{1, 10}));
   for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], first_row[k]);
   ASSERT_TRUE(s->run({four}).is_ok());
+}
+
+// Plans for different batch sizes must share packed weights (kernels/pack_cache.h): the second plan
+// packs nothing again, and every packing kernel in it reuses the first plan's data. Winograd's mode is
+// pinned because it may otherwise differ between batch sizes (a different layout is packed anew).
+TEST(Session, PlansForDifferentBatchSizesSharePackedWeights) {
+  if (!cpu_has(Isa::kAvx2Fma)) GTEST_SKIP() << "the packing kernels need AVX2";
+  winograd_set_test_options({.accept_any_size = false, .mode = 0});
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  Tensor four = ds->images;
+  Tensor one = four.reshaped({1, 1, 28, 28});
+  const Session::Impl& impl = Session::Impl::of(*s);
+  auto a = s->run({one});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  const size_t built = impl.packs->builds();
+  EXPECT_GE(built, 2u);  // at least a convolution and the classifier's Gemm
+  EXPECT_EQ(impl.packs->reuses(), 0u);
+  auto b = s->run({four});
+  winograd_set_test_options({});
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ(impl.plans.size(), 2u);
+  EXPECT_EQ(impl.packs->builds(), built);
+  EXPECT_EQ(impl.packs->reuses(), built);
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
+}
+
+// The plans of a session share one arena sized by the largest; a plan built before the arena grew
+// re-points its views and still computes the same result.
+TEST(Session, PlansShareOneArena) {
+  auto s = load_fmnist();
+  ASSERT_TRUE(s);
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  Tensor four = ds->images;
+  Tensor one = four.reshaped({1, 1, 28, 28});
+  auto a = s->run({one});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  const size_t small = s->plan_info().arena_bytes;
+  ASSERT_TRUE(s->run({four}).is_ok());
+  const size_t large = s->plan_info().arena_bytes;
+  EXPECT_GT(large, small);
+  EXPECT_EQ(Session::Impl::of(*s).arena.bytes, large);
+  auto again = s->run({one});
+  ASSERT_TRUE(again.is_ok());
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*again)[0].data<float>()[k], alone[k]);
+  const SharedArena& arena = Session::Impl::of(*s).arena;
+  EXPECT_EQ(arena.bytes, large);
+  const auto* base = static_cast<const char*>(arena.buffer.get());
+  const auto* out = static_cast<const char*>((*again)[0].raw());
+  EXPECT_TRUE(out >= base && out < base + large) << "the small plan's output is not in the shared arena";
 }
 
 TEST(Session, RejectsWrongInputs) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "commands.h"
 #include "core/dispatch.h"
@@ -43,7 +44,7 @@ Action add_bench(CLI::App& app) {
   struct Opts {
     std::string model;
     std::vector<std::string> shapes;
-    int warmup = 5, runs = 20;
+    int warmup = 5, runs = 20, gap_us = 0;
     RuntimeFlags runtime;
     bool json = false, profile = false;
   };
@@ -52,6 +53,9 @@ Action add_bench(CLI::App& app) {
   c->add_option("model", o->model, "ONNX model file")->required();
   c->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   c->add_option("--runs", o->runs, "timed runs")->check(CLI::Range(1, 1000000));
+  c->add_option("--gap-us", o->gap_us,
+                "sleep this long between timed runs (as a server idles between requests)")
+      ->check(CLI::Range(0, 10000000));
   c->add_option("--shape", o->shapes, "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
   o->runtime.add_to(c);
   c->add_flag("--json", o->json, "print one JSON object as the last line");
@@ -99,6 +103,7 @@ Action add_bench(CLI::App& app) {
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(o->runs));
     for (int i = 0; i < o->runs; ++i) {
+      if (o->gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(o->gap_us));
       const auto a = std::chrono::steady_clock::now();
       auto r = s.run(inputs);
       const auto b = std::chrono::steady_clock::now();
@@ -142,6 +147,7 @@ Action add_bench(CLI::App& app) {
       nlohmann::json j = {{"model", o->model}, {"median_ms", median}, {"p90_ms", p90},   {"min_ms", mn},
                           {"load_ms", load_ms}, {"peak_rss_mb", rss},  {"threads", o->runtime.threads}, {"runs", o->runs},
                           {"kernels", o->runtime.kernels}, {"opt_level", o->runtime.opt_level}, {"arena_bytes", pi.arena_bytes}};
+      if (o->gap_us > 0) j["gap_us"] = o->gap_us;
       fmt::print("{}\n", j.dump());
     }
     return 0;

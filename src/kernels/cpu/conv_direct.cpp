@@ -4,6 +4,7 @@
 #include "kernels/cpu/conv_direct.h"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -78,25 +79,30 @@ class ConvDirect final : public Kernel {
     a.tile_w = ceil_div(a.OW, a.tiles);
     a.block_stride = B * C * KH * KW;
 
-    // Pack weights: group by group, [icb][kh][kw][ic][nbg][B]; bias [Mb * B].
+    // Pack weights: group by group, [icb][kh][kw][ic][nbg][B]; bias [Mb * B]. The layout depends on the
+    // group size (from the output width), not on the batch: shared by the session's plans.
     const float* w = c.constant(1)->data<float>();
-    packed_.assign(static_cast<size_t>(a.Mb * a.block_stride), 0.f);
-    for (int64_t gi = 0; gi < a.groups; ++gi) {
-      int64_t ob0 = 0, nbg = 0;
-      conv_direct_group(a, gi, &ob0, &nbg);
-      float* dst = packed_.data() + ob0 * a.block_stride;
-      for (int64_t icb = 0; icb < a.Cb; ++icb) {
-        const int64_t icr = std::min(B, C - icb * B);
-        for (int64_t kh = 0; kh < KH; ++kh)
-          for (int64_t kw = 0; kw < KW; ++kw)
-            for (int64_t ic = 0; ic < icr; ++ic)
-              for (int64_t b = 0; b < nbg; ++b)
-                for (int64_t l = 0; l < B; ++l, ++dst) {
-                  const int64_t m = (ob0 + b) * B + l, ci = icb * B + ic;
-                  if (m < M) *dst = w[((m * C + ci) * KH + kh) * KW + kw];
-                }
-      }
-    }
+    packed_ = c.shared_constant<std::vector<float>>(
+        isa_.name, fmt::format("nb{} g{} h{} cb{}", nb, a.groups, a.half_last, a.Cb), {1}, [&] {
+          std::vector<float> packed(static_cast<size_t>(a.Mb * a.block_stride), 0.f);
+          for (int64_t gi = 0; gi < a.groups; ++gi) {
+            int64_t ob0 = 0, nbg = 0;
+            conv_direct_group(a, gi, &ob0, &nbg);
+            float* dst = packed.data() + ob0 * a.block_stride;
+            for (int64_t icb = 0; icb < a.Cb; ++icb) {
+              const int64_t icr = std::min(B, C - icb * B);
+              for (int64_t kh = 0; kh < KH; ++kh)
+                for (int64_t kw = 0; kw < KW; ++kw)
+                  for (int64_t ic = 0; ic < icr; ++ic)
+                    for (int64_t b = 0; b < nbg; ++b)
+                      for (int64_t l = 0; l < B; ++l, ++dst) {
+                        const int64_t m = (ob0 + b) * B + l, ci = icb * B + ic;
+                        if (m < M) *dst = w[((m * C + ci) * KH + kh) * KW + kw];
+                      }
+            }
+          }
+          return packed;
+        });
     bias_.assign(static_cast<size_t>(a.Mb * B), 0.f);
     if (c.has_input(2)) {
       const float* bv = c.constant(2)->data<float>();
@@ -106,7 +112,7 @@ class ConvDirect final : public Kernel {
     // stay on one thread instead of paying for a wake-up.
     const int64_t task_fmas = std::max<int64_t>(1, C * KH * KW * nb * a.tile_w);
     grain_ = std::max<int64_t>(1, ceil_div(8192, task_fmas));
-    a.w = packed_.data();
+    a.w = packed_->data();
     a.bias = bias_.data();
     if (c.has_input(3)) c.allow_in_place(3);  // each output vector is written after its Sum vector is read
     return Status::ok();
@@ -128,7 +134,8 @@ class ConvDirect final : public Kernel {
   const IsaInfo& isa_;
   ConvDirectArgs args_;
   int64_t grain_ = 1;
-  std::vector<float> packed_, bias_;
+  std::shared_ptr<const std::vector<float>> packed_;
+  std::vector<float> bias_;
 };
 
 bool accepts(const PrepareContext& c, int64_t block) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -242,35 +243,42 @@ class WinogradConv final : public Kernel {
     if (const int mode = g_test_mode.load(); mode >= 0)
       plan_.mode = mode == 1 ? Mode::kStream : Mode::kPacked;
 
+    // The transformed (kPacked) or repacked (kStream) kernels depend on the mode, not on the batch:
+    // shared by the session's plans.
     const float* w = c.constant(1)->data<float>();
-    u_.clear();
-    wp_.clear();
-    if (plan_.mode == Mode::kPacked) {
-      // U[xi][mb][c][b]: transformed 3x3 kernels (in double), zero in the padding lanes of the last block.
-      u_.assign(static_cast<size_t>(36 * a_.mb * a_.c * b), 0.f);
-      double t[36];
-      float lanes[36][16] = {};  // U of one input channel and output block, written one vector per xi
-      for (int64_t mb = 0; mb < a_.mb; ++mb)
-        for (int64_t ch = 0; ch < a_.c; ++ch) {
-          if (a_.m - mb * b < b) std::memset(lanes, 0, sizeof(lanes));  // padding channels of the last block
-          for (int64_t lane = 0; lane < std::min(b, a_.m - mb * b); ++lane) {
-            winograd_f43_transform_filter(w + ((mb * b + lane) * a_.c + ch) * 9, t);
-            for (int xi = 0; xi < 36; ++xi) lanes[xi][lane] = static_cast<float>(t[xi]);
+    const bool packed_mode = plan_.mode == Mode::kPacked;
+    weights_ = c.shared_constant<std::vector<float>>(
+        isa_.name, fmt::format("{} mb{} c{}", packed_mode ? "u" : "wp", a_.mb, a_.c), {1}, [&] {
+          std::vector<float> out;
+          if (packed_mode) {
+            // U[xi][mb][c][b]: transformed 3x3 kernels (in double), zero in the padding lanes of the last
+            // block.
+            out.assign(static_cast<size_t>(36 * a_.mb * a_.c * b), 0.f);
+            double t[36];
+            float lanes[36][16] = {};  // U of one input channel and output block, written one vector per xi
+            for (int64_t mb = 0; mb < a_.mb; ++mb)
+              for (int64_t ch = 0; ch < a_.c; ++ch) {
+                if (a_.m - mb * b < b) std::memset(lanes, 0, sizeof(lanes));  // padding channels, last block
+                for (int64_t lane = 0; lane < std::min(b, a_.m - mb * b); ++lane) {
+                  winograd_f43_transform_filter(w + ((mb * b + lane) * a_.c + ch) * 9, t);
+                  for (int xi = 0; xi < 36; ++xi) lanes[xi][lane] = static_cast<float>(t[xi]);
+                }
+                for (int xi = 0; xi < 36; ++xi)
+                  std::memcpy(out.data() + ((xi * a_.mb + mb) * a_.c + ch) * b, lanes[xi],
+                              static_cast<size_t>(b) * sizeof(float));
+              }
+          } else {
+            // Wp[mb][c][9][b]: the raw kernels with the output channels innermost.
+            out.assign(static_cast<size_t>(a_.mb * a_.c * 9 * b), 0.f);
+            for (int64_t mb = 0; mb < a_.mb; ++mb)
+              for (int64_t ch = 0; ch < a_.c; ++ch)
+                for (int64_t k = 0; k < 9; ++k)
+                  for (int64_t lane = 0; lane < std::min(b, a_.m - mb * b); ++lane)
+                    out[static_cast<size_t>(((mb * a_.c + ch) * 9 + k) * b + lane)] =
+                        w[((mb * b + lane) * a_.c + ch) * 9 + k];
           }
-          for (int xi = 0; xi < 36; ++xi)
-            std::memcpy(u_.data() + ((xi * a_.mb + mb) * a_.c + ch) * b, lanes[xi],
-                        static_cast<size_t>(b) * sizeof(float));
-        }
-    } else {
-      // Wp[mb][c][9][b]: the raw kernels with the output channels innermost.
-      wp_.assign(static_cast<size_t>(a_.mb * a_.c * 9 * b), 0.f);
-      for (int64_t mb = 0; mb < a_.mb; ++mb)
-        for (int64_t ch = 0; ch < a_.c; ++ch)
-          for (int64_t k = 0; k < 9; ++k)
-            for (int64_t lane = 0; lane < std::min(b, a_.m - mb * b); ++lane)
-              wp_[static_cast<size_t>(((mb * a_.c + ch) * 9 + k) * b + lane)] =
-                  w[((mb * b + lane) * a_.c + ch) * 9 + k];
-    }
+          return out;
+        });
     bias_.assign(static_cast<size_t>(a_.mb * b), 0.f);
     if (c.has_input(2))
       std::memcpy(bias_.data(), c.constant(2)->data<float>(), static_cast<size_t>(a_.m) * sizeof(float));
@@ -338,7 +346,7 @@ class WinogradConv final : public Kernel {
     g.v = v;
     g.v_xi = plan_.tb * cp;
     g.v_tile = cp;
-    g.u = u_.data() + mb0 * a.c * b;
+    g.u = weights_->data() + mb0 * a.c * b;
     g.u_xi = a.mb * a.c * b;
     g.u_block = a.c * b;
     g.m = mbuf;
@@ -357,7 +365,7 @@ class WinogradConv final : public Kernel {
     const int64_t b = isa_.block, w_block = a.c * 9 * b;
     for (int64_t j = mb0; j < mb1; ++j) {
       WinogradStream f;
-      f.w = wp_.data() + j * w_block;
+      f.w = weights_->data() + j * w_block;
       f.next = j + 1 < mb1 ? f.w + w_block : nullptr;
       f.vs = vs;
       f.m = mbuf;
@@ -386,7 +394,8 @@ class WinogradConv final : public Kernel {
   Plan plan_;
   int64_t slots_ = 1, v_floats_ = 0, m_floats_ = 0, vs_floats_ = 0;
   bool prefetch_ = false;
-  std::vector<float> u_, wp_, bias_;
+  std::shared_ptr<const std::vector<float>> weights_;  // U (kPacked) or Wp (kStream)
+  std::vector<float> bias_;
   std::unique_ptr<std::atomic<int>[]> busy_;
   std::vector<int64_t> slot_batch_;
 };

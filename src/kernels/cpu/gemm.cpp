@@ -70,15 +70,19 @@ class GemmF32 final : public Kernel {
     }
     const int64_t nr = isa_.nr;
     panels_ = (n_ + nr - 1) / nr;
-    // Pack B: panel p, row kk, lane j = B(kk, p*nr + j); zero beyond N.
+    // Pack B: panel p, row kk, lane j = B(kk, p*nr + j); zero beyond N. Independent of M (the batch):
+    // shared by the session's plans.
     const float* b = c.constant(1)->data<float>();
-    packed_ = aligned_floats(static_cast<size_t>(panels_ * k_ * nr));
-    for (int64_t p = 0; p < panels_; ++p)
-      for (int64_t kk = 0; kk < k_; ++kk)
-        for (int64_t j = 0; j < nr && p * nr + j < n_; ++j) {
-          const int64_t col = p * nr + j;
-          packed_[static_cast<size_t>((p * k_ + kk) * nr + j)] = tb ? b[col * k_ + kk] : b[kk * n_ + col];
-        }
+    packed_ = c.shared_constant<AlignedFloats>(isa_.name, fmt::format("tb{} k{} n{}", tb, k_, n_), {1}, [&] {
+      AlignedFloats packed = aligned_floats(static_cast<size_t>(panels_ * k_ * nr));
+      for (int64_t p = 0; p < panels_; ++p)
+        for (int64_t kk = 0; kk < k_; ++kk)
+          for (int64_t j = 0; j < nr && p * nr + j < n_; ++j) {
+            const int64_t col = p * nr + j;
+            packed[static_cast<size_t>((p * k_ + kk) * nr + j)] = tb ? b[col * k_ + kk] : b[kk * n_ + col];
+          }
+      return packed;
+    });
     // C: a constant row broadcast ([N], [1, N], scalar) becomes a bias; anything else is read at run.
     general_c_ = false;
     bias_.reset();
@@ -124,7 +128,7 @@ class GemmF32 final : public Kernel {
         const int64_t mb = u / panels_, p0 = u - mb * panels_;
         const int64_t p1 = std::min(panels_, p0 + (end - u));
         const int64_t m0 = mb * mr, m1 = std::min(m_, m0 + mr);
-        isa_.fn(a, k_, packed_.get(), k_, n_, y, n_, m0, m1, p0, p1, ep);
+        isa_.fn(a, k_, packed_->get(), k_, n_, y, n_, m0, m1, p0, p1, ep);
         u += p1 - p0;
       }
     });
@@ -137,7 +141,8 @@ class GemmF32 final : public Kernel {
   bool matmul_;
   bool ta_ = false, general_c_ = false;
   int64_t m_ = 0, k_ = 0, n_ = 0, panels_ = 0;
-  AlignedFloats packed_, bias_;
+  std::shared_ptr<const AlignedFloats> packed_;
+  AlignedFloats bias_;
   GemmEpilogue ep_;
 };
 
