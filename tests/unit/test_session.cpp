@@ -1,9 +1,11 @@
 // Session and planner behavior: plan caching, memory reuse, constant folding, dynamic shapes, no heap
 // allocation in steady state, and clear errors for bad inputs.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
 
 #include "core/cpu_features.h"
@@ -12,6 +14,7 @@
 #include "kernels/cpu/conv_winograd.h"
 #include "op_test.h"
 #include "runtime/session_impl.h"
+#include "verge_cli.h"
 
 // Counts heap allocations while g_count_allocations is set (this test binary's global operator new).
 namespace {
@@ -19,13 +22,15 @@ std::atomic<bool> g_count_allocations{false};
 std::atomic<int64_t> g_allocations{0};
 }  // namespace
 void* operator new(size_t n) {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_count_allocations.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
 void* operator new[](size_t n) { return operator new(n); }
 void* operator new(size_t n, const std::nothrow_t&) noexcept {
-  if (g_count_allocations.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_count_allocations.load(std::memory_order_relaxed))
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
   return std::malloc(n ? n : 1);
 }
 void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
@@ -64,14 +69,15 @@ TEST(Session, SteadyStateRunDoesNotAllocate) {
     auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 8);
     ASSERT_TRUE(ds.is_ok());
     const std::vector<Tensor> x = {ds->images};  // the span overload: no copies of the input list
-    ASSERT_TRUE(s->run(x).is_ok());               // plans on first use
+    ASSERT_TRUE(s->run(x).is_ok());              // plans on first use
     g_allocations = 0;
     g_count_allocations = true;
     bool ok = true;
     for (int i = 0; i < 3; ++i) ok = ok && s->run(x).is_ok();
     g_count_allocations = false;
     EXPECT_TRUE(ok);
-    EXPECT_EQ(g_allocations.load(), 0) << "heap allocations in steady-state runs with " << threads << " threads";
+    EXPECT_EQ(g_allocations.load(), 0)
+        << "heap allocations in steady-state runs with " << threads << " threads";
   }
 }
 
@@ -128,6 +134,35 @@ TEST(Session, PlansForDifferentBatchSizesSharePackedWeights) {
   EXPECT_EQ(impl.packs->builds(), built);
   EXPECT_EQ(impl.packs->reuses(), built);
   for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
+}
+
+// The same for an int8 model: the QLinearConv kernels (the VNNI or AVX2 tiles) pack once per session.
+TEST(Session, Int8PlansForDifferentBatchSizesSharePackedWeights) {
+  if (!cpu_has(Isa::kAvx2Fma)) GTEST_SKIP() << "the int8 tile kernels need AVX2";
+  const std::string q =
+      (std::filesystem::temp_directory_path() / ("verge_int8_pack_" + std::to_string(::getpid()) + ".onnx"))
+          .string();
+  auto [code, text] =
+      test::verge_cli("quantize " + test::test_data("fmnist_cnn.onnx") + " -o " + q + " --calib " +
+                      test::test_data("fmnist-sample") + " --calib-split test --calib-size 64");
+  ASSERT_EQ(code, 0) << text;
+  auto s = Session::load(q, {});
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  const Session::Impl& impl = Session::Impl::of(**s);
+  auto a = (*s)->run({ds->images.reshaped({1, 1, 28, 28})});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  const size_t built = impl.packs->builds();
+  EXPECT_GE(built, 4u);  // the model's four QLinearConv (two convolutions, two Gemms)
+  auto b = (*s)->run({ds->images});
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ(impl.plans.size(), 2u);
+  EXPECT_EQ(impl.packs->builds(), built);
+  EXPECT_EQ(impl.packs->reuses(), built);
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
+  std::filesystem::remove(q);
 }
 
 // The plans of a session share one arena sized by the largest; a plan built before the arena grew

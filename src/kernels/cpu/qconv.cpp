@@ -116,26 +116,34 @@ class QLinearConvTiles final : public Kernel {
     const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
     const Tensor& w_scale = *c.constant(4);
     const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
-    const int64_t rows = group_ * mtiles_ * MR;
-    wpack_.assign(static_cast<size_t>(rows * k4_ * G), 0);
-    comp_.assign(static_cast<size_t>(rows), 0);
-    scale_.assign(static_cast<size_t>(rows), 0.f);
-    for (int64_t gi = 0; gi < group_; ++gi)
-      for (int64_t mi = 0; mi < mg_; ++mi) {
-        const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
-        const int64_t row = (gi * mtiles_ + t) * MR + r;
-        WElem* tile = wpack_.data() + (gi * mtiles_ + t) * k4_ * MR * G;
-        int64_t sum = 0;
-        for (int64_t k = 0; k < k_; ++k) {
-          const int8_t v = wd[m * k_ + k];
-          tile[((k / G) * MR + r) * G + k % G] = v;
-          sum += v;
+    // Packed weights and per-channel constants depend on constant inputs only: shared by the session's
+    // plans (one per batch size when served with dynamic batching).
+    auto build = [&] {
+      const int64_t rows = group_ * mtiles_ * MR;
+      Packed pk;
+      pk.w.assign(static_cast<size_t>(rows * k4_ * G), 0);
+      pk.comp.assign(static_cast<size_t>(rows), 0);
+      pk.scale.assign(static_cast<size_t>(rows), 0.f);
+      for (int64_t gi = 0; gi < group_; ++gi)
+        for (int64_t mi = 0; mi < mg_; ++mi) {
+          const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
+          const int64_t row = (gi * mtiles_ + t) * MR + r;
+          WElem* tile = pk.w.data() + (gi * mtiles_ + t) * k4_ * MR * G;
+          int64_t sum = 0;
+          for (int64_t k = 0; k < k_; ++k) {
+            const int8_t v = wd[m * k_ + k];
+            tile[((k / G) * MR + r) * G + k % G] = v;
+            sum += v;
+          }
+          const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
+          pk.comp[static_cast<size_t>(row)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
+          const float ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
+          pk.scale[static_cast<size_t>(row)] = ref::quant::requant_scale_f32(x_scale, ws_m, y_scale);
         }
-        const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
-        comp_[static_cast<size_t>(row)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-        const float ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
-        scale_[static_cast<size_t>(row)] = ref::quant::requant_scale_f32(x_scale, ws_m, y_scale);
-      }
+      return pk;
+    };
+    pack_ = bias ? c.shared_constant<Packed>(Micro::kName, "", {1, 2, 3, 4, 6, 8}, build)
+                 : c.shared_constant<Packed>(Micro::kName, "", {1, 2, 3, 4, 6}, build);
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
@@ -197,15 +205,15 @@ class QLinearConvTiles final : public Kernel {
         for (int64_t t = 0; t < mtiles_; ++t) {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
-          rq.comp = comp_.data() + row;
-          rq.scale = scale_.data() + row;
+          rq.comp = pack_->comp.data() + row;
+          rq.scale = pack_->scale.data() + row;
           const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
           uint8_t* yt = yg + t * MR * plane;
           if (direct) {
-            Micro::tile(panel, wpack_.data() + row * k4_ * G, k4_, rq, rows, yt + p0, plane, pixels);
+            Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, yt + p0, plane, pixels);
             continue;
           }
-          Micro::tile(panel, wpack_.data() + row * k4_ * G, k4_, rq, rows, tmp, PT, pixels);
+          Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, tmp, PT, pixels);
           for (int r = 0; r < rows; ++r)
             for (int s = 0; s < nruns; ++s)
               std::memcpy(yt + r * plane + runs[s][1], tmp + r * PT + runs[s][0],
@@ -326,9 +334,12 @@ class QLinearConvTiles final : public Kernel {
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;
-  std::vector<WElem> wpack_;
-  std::vector<int32_t> comp_;
-  std::vector<float> scale_;
+  struct Packed {
+    std::vector<WElem> w;       // [group][channel tile][k / G][MR][G]
+    std::vector<int32_t> comp;  // per packed row: bias - x_zp * sum(w)
+    std::vector<float> scale;   // per packed row: the requantization multiplier
+  };
+  std::shared_ptr<const Packed> pack_;
   std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
