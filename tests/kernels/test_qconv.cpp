@@ -183,6 +183,32 @@ TEST(QLinearConvVnni, RequantizationSchemes) {
       }
 }
 
+// Classifier Gemms rewritten as 1x1 QLinearConv on 1x1 planes: the matrix-vector kernel, channel counts
+// around its 16-lane blocks and 4-block groups, reduction lengths around 4, batches, signs, saturation.
+TEST(QLinearConvVnni, GemvOnOnePixel) {
+  const char* gemv = "qlinearconv_gemv_avx512vnni";
+  for (int64_t c : {1, 3, 4, 5, 64, 1280})
+    for (int64_t m : {1, 15, 16, 17, 63, 64, 65, 1000})
+      check_qconv({.c = c, .h = 1, .w = 1, .m = m, .k = 1, .pad = 0}, gemv);
+  for (bool xs : {false, true})
+    for (bool ys : {false, true})
+      for (bool bias : {false, true})
+        check_qconv({.n = 3,
+                     .c = 37,
+                     .h = 1,
+                     .w = 1,
+                     .m = 21,
+                     .k = 1,
+                     .pad = 0,
+                     .x_signed = xs,
+                     .y_signed = ys,
+                     .bias = bias},
+                    gemv);
+  check_qconv({.c = 256, .h = 1, .w = 1, .m = 40, .k = 1, .pad = 0, .y_scale = 0.0005f}, gemv);
+  check_qconv({.c = 256, .h = 1, .w = 1, .m = 40, .k = 1, .pad = 0, .per_channel = false, .y_scale = 40.f},
+              gemv);
+}
+
 TEST(QLinearConvVnni, ResNetLayers) {
   check_qconv({.c = 64, .h = 14, .w = 14, .m = 64});
   check_qconv({.c = 64, .h = 15, .w = 15, .m = 128, .k = 1, .stride = 2, .pad = 0});

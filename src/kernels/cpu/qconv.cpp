@@ -343,6 +343,73 @@ class QLinearConvTiles final : public Kernel {
   std::unique_ptr<std::atomic<int>[]> busy_;
 };
 
+// A 1x1 convolution on 1x1 planes (the classifier Gemm / MatMul the optimizer rewrites as QLinearConv):
+// per image one matrix-vector product with output channels in lanes (qgemv_avx512vnni).
+class QGemvVnni final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& xs = c.shape(0);
+    n_ = xs[0], k_ = xs[1], m_ = c.shape(3)[0], k4_ = (k_ + 3) / 4;
+    flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
+    const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
+    y_signed_ = c.output(0).dtype == DType::kInt8;
+    y_zp_ = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
+    const int8_t* wd = c.constant(3)->data<int8_t>();
+    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
+    const Tensor& w_scale = *c.constant(4);
+    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    auto build = [&] {
+      Packed pk;
+      const int64_t blocks = (m_ + 15) / 16;
+      pk.w.assign(static_cast<size_t>(blocks * k4_ * 64), 0);
+      pk.comp.assign(static_cast<size_t>(m_), 0);
+      pk.scale.assign(static_cast<size_t>(m_), 0.f);
+      for (int64_t m = 0; m < m_; ++m) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < k_; ++k) {
+          const int8_t v = wd[m * k_ + k];
+          pk.w[static_cast<size_t>(((m / 16) * k4_ + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
+          sum += v;
+        }
+        const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
+        pk.comp[static_cast<size_t>(m)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
+        pk.scale[static_cast<size_t>(m)] = ref::quant::requant_scale_f32(
+            x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m], y_scale);
+      }
+      return pk;
+    };
+    pack_ = bias ? c.shared_constant<Packed>(name(), "", {1, 2, 3, 4, 6, 8}, build)
+                 : c.shared_constant<Packed>(name(), "", {1, 2, 3, 4, 6}, build);
+    c.request_scratch(static_cast<size_t>(k4_ * 4 + 64));
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    auto* x4 = static_cast<uint8_t*>(c.scratch);
+    for (int64_t n = 0; n < n_; ++n) {
+      for (int64_t k = 0; k < k_; ++k) x4[k] = x[n * k_ + k] ^ flip_;
+      std::memset(x4 + k_, 0, static_cast<size_t>(k4_ * 4 - k_));  // meets zero weights
+      qgemv_avx512vnni(x4, pack_->w.data(), k4_, m_, pack_->comp.data(), pack_->scale.data(), y_zp_,
+                       y_signed_, y + n * m_);
+    }
+    return Status::ok();
+  }
+  const char* name() const override { return "qlinearconv_gemv_avx512vnni"; }
+
+ private:
+  struct Packed {
+    std::vector<int8_t> w;  // [M / 16][k4][16][4]
+    std::vector<int32_t> comp;
+    std::vector<float> scale;
+  };
+  int64_t n_ = 0, k_ = 0, m_ = 0, k4_ = 0;
+  uint8_t flip_ = 0;
+  bool y_signed_ = false;
+  int32_t y_zp_ = 0;
+  std::shared_ptr<const Packed> pack_;
+};
+
 // Depthwise 3x3 / 5x5 (one output channel per input channel), stride 1 or 2, dilation 1: qdw_avx512vbmi
 // per channel plane (per two planes when the output is at most 8 wide), straight from the input.
 class QDepthwiseVnni final : public Kernel {
@@ -459,6 +526,19 @@ std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
 bool accepts_qlinear_conv_avx2(const PrepareContext& c) { return accepts_qlinear_conv_tiles(c); }
 std::unique_ptr<Kernel> make_qlinear_conv_avx2(const ir::Node&) {
   return std::make_unique<QLinearConvTiles<Avx2Micro>>();
+}
+
+// 1x1 kernel over 1x1 planes, group 1, no padding (any stride: one output pixel).
+bool accepts_qlinear_gemv_avx512vnni(const PrepareContext& c) {
+  if (!accepts_qlinear_conv_tiles(c)) return false;
+  const Shape& xs = c.shape(0);
+  const Shape& ws = c.shape(3);
+  if (xs[2] != 1 || xs[3] != 1 || ws[2] != 1 || ws[3] != 1 || c.node().get_int("group", 1) != 1) return false;
+  auto g = conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2));
+  return g.is_ok() && g->out[0] == 1 && g->out[1] == 1 && g->pads_begin[0] == 0 && g->pads_begin[1] == 0;
+}
+std::unique_ptr<Kernel> make_qlinear_gemv_avx512vnni(const ir::Node&) {
+  return std::make_unique<QGemvVnni>();
 }
 
 // Depthwise (group = C = M), 3x3 or 5x5, equal strides 1 or 2, dilation 1, pads below the kernel size,

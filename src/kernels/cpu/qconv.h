@@ -44,6 +44,14 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 // dst[p] = src[2p] for p < 32 (reads 64 bytes).
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
 
+// Matrix-vector product for a 1x1 convolution on a 1x1 plane (a Gemm / MatMul classifier rewritten as
+// QLinearConv): "channels in lanes" instead of pixels, so one pixel does not fill a 32-pixel tile.
+// Packed weights: wpack[((b * k4) + q) * 64 + l * 4 + j] = W(16 * b + l, 4 * q + j) (0 past M or K); x4 holds
+// k4 * 4 activation bytes in the uint8 domain (0 past K). y[m] for m < M = requantize(comp[m] + sum_k
+// x[k] * W(m, k), scale[m]) exactly as qconv_tile_avx512vnni does.
+void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_t m, const int32_t* comp,
+                      const float* scale, int32_t y_zp, bool y_signed, uint8_t* y);
+
 // AVX2 (no VNNI): the same tiles and arithmetic with pairs instead of quads, in 16 bits. Panel:
 // col[(k2 * 32 + p) * 2 + j] = X(k = 2*k2 + j, pixel p) as int16 (the uint8 value); packed weights
 // wpack[(k2 * MR + r) * 2 + j] = W(m0 + r, 2*k2 + j) as int16. vpmaddwd multiplies 8 pixels' pairs by one

@@ -94,6 +94,35 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
   }
 }
 
+void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_t m, const int32_t* comp,
+                      const float* scale, int32_t y_zp, bool y_signed, uint8_t* y) {
+  const __m512 hi = requant_hi(y_zp, y_signed);
+  const __m512i lo = _mm512_set1_epi32((y_signed ? -128 : 0) - y_zp), zp = _mm512_set1_epi32(y_zp);
+  const int64_t blocks = (m + 15) / 16;
+  for (int64_t b0 = 0; b0 < blocks; b0 += 4) {  // four independent accumulator chains
+    const int nb = static_cast<int>(blocks - b0 < 4 ? blocks - b0 : 4);
+    __m512i acc[4];
+    for (int i = 0; i < nb; ++i) {
+      const int64_t m0 = (b0 + i) * 16;
+      acc[i] = _mm512_maskz_loadu_epi32(static_cast<__mmask16>(low_bytes(m - m0) & 0xFFFF), comp + m0);
+    }
+    for (int64_t q = 0; q < k4; ++q) {
+      int32_t xd;
+      __builtin_memcpy(&xd, x4 + 4 * q, sizeof(xd));
+      const __m512i xv = _mm512_set1_epi32(xd);
+      for (int i = 0; i < nb; ++i)
+        acc[i] = _mm512_dpbusd_epi32(acc[i], xv, _mm512_loadu_si512(wpack + ((b0 + i) * k4 + q) * 64));
+    }
+    for (int i = 0; i < nb; ++i) {
+      const int64_t m0 = (b0 + i) * 16;
+      const auto mask = static_cast<__mmask16>(low_bytes(m - m0) & 0xFFFF);
+      const __m512 s = _mm512_maskz_loadu_ps(mask, scale + m0);
+      const __m512i r = _mm512_add_epi32(_mm512_max_epi32(requant_f32(acc[i], s, hi), lo), zp);
+      _mm_mask_storeu_epi8(y + m0, mask, _mm512_cvtepi32_epi8(r));
+    }
+  }
+}
+
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src)));
 }
