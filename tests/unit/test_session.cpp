@@ -108,6 +108,26 @@ TEST(Session, ReplansPerShapeAndCaches) {
   ASSERT_TRUE(s->run({four}).is_ok());
 }
 
+// Runs 1 then 4 Fashion-MNIST sample images through `s`: the first plan packs at least `min_packs`
+// tensors, the second packs nothing again and reuses every one of them, and gives the same logits.
+void expect_second_batch_size_repacks_nothing(Session& s, size_t min_packs) {
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
+  ASSERT_TRUE(ds.is_ok());
+  const Session::Impl& impl = Session::Impl::of(s);
+  auto a = s.run({ds->images.reshaped({1, 1, 28, 28})});
+  ASSERT_TRUE(a.is_ok());
+  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
+  const size_t built = impl.packs->builds();
+  EXPECT_GE(built, min_packs);
+  EXPECT_EQ(impl.packs->reuses(), 0u);
+  auto b = s.run({ds->images});
+  ASSERT_TRUE(b.is_ok());
+  EXPECT_EQ(impl.plans.size(), 2u);
+  EXPECT_EQ(impl.packs->builds(), built);
+  EXPECT_EQ(impl.packs->reuses(), built);
+  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
+}
+
 // Plans for different batch sizes must share packed weights (kernels/pack_cache.h): the second plan
 // packs nothing again, and every packing kernel in it reuses the first plan's data. Winograd's mode is
 // pinned because it may otherwise differ between batch sizes (a different layout is packed anew).
@@ -116,24 +136,8 @@ TEST(Session, PlansForDifferentBatchSizesSharePackedWeights) {
   winograd_set_test_options({.accept_any_size = false, .mode = 0});
   auto s = load_fmnist();
   ASSERT_TRUE(s);
-  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
-  ASSERT_TRUE(ds.is_ok());
-  Tensor four = ds->images;
-  Tensor one = four.reshaped({1, 1, 28, 28});
-  const Session::Impl& impl = Session::Impl::of(*s);
-  auto a = s->run({one});
-  ASSERT_TRUE(a.is_ok());
-  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
-  const size_t built = impl.packs->builds();
-  EXPECT_GE(built, 2u);  // at least a convolution and the classifier's Gemm
-  EXPECT_EQ(impl.packs->reuses(), 0u);
-  auto b = s->run({four});
+  expect_second_batch_size_repacks_nothing(*s, 2);  // at least a convolution and the classifier's Gemm
   winograd_set_test_options({});
-  ASSERT_TRUE(b.is_ok());
-  EXPECT_EQ(impl.plans.size(), 2u);
-  EXPECT_EQ(impl.packs->builds(), built);
-  EXPECT_EQ(impl.packs->reuses(), built);
-  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
 }
 
 // The same for an int8 model: the QLinearConv kernels (the VNNI or AVX2 tiles) pack once per session.
@@ -148,20 +152,7 @@ TEST(Session, Int8PlansForDifferentBatchSizesSharePackedWeights) {
   ASSERT_EQ(code, 0) << text;
   auto s = Session::load(q, {});
   ASSERT_TRUE(s.is_ok()) << s.status().to_string();
-  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 4);
-  ASSERT_TRUE(ds.is_ok());
-  const Session::Impl& impl = Session::Impl::of(**s);
-  auto a = (*s)->run({ds->images.reshaped({1, 1, 28, 28})});
-  ASSERT_TRUE(a.is_ok());
-  std::vector<float> alone((*a)[0].data<float>(), (*a)[0].data<float>() + 10);
-  const size_t built = impl.packs->builds();
-  EXPECT_GE(built, 4u);  // the model's four QLinearConv (two convolutions, two Gemms)
-  auto b = (*s)->run({ds->images});
-  ASSERT_TRUE(b.is_ok());
-  EXPECT_EQ(impl.plans.size(), 2u);
-  EXPECT_EQ(impl.packs->builds(), built);
-  EXPECT_EQ(impl.packs->reuses(), built);
-  for (int k = 0; k < 10; ++k) EXPECT_FLOAT_EQ((*b)[0].data<float>()[k], alone[k]);
+  expect_second_batch_size_repacks_nothing(**s, 4);  // its four QLinearConv (two convolutions, two Gemms)
   std::filesystem::remove(q);
 }
 
