@@ -24,6 +24,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "kernels/activation.h"
 #include "kernels/ref/quant_math.h"
@@ -70,12 +72,8 @@ bool is_int8(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
 template <class F>
 Tensor quantized_table(DType qtype, float scale, int32_t zp, F&& f) {
   Tensor t = Tensor::allocate(qtype, {256}).value();
-  for (int b = 0; b < 256; ++b) {
-    const float v = f(b);
-    static_cast<uint8_t*>(t.raw())[b] = qtype == DType::kInt8
-                                            ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, scale, zp))
-                                            : ref::quant::quantize<uint8_t>(v, scale, zp);
-  }
+  for (int b = 0; b < 256; ++b)
+    static_cast<uint8_t*>(t.raw())[b] = ref::quant::quantize_byte(f(b), scale, zp, qtype == DType::kInt8);
   return t;
 }
 
@@ -133,6 +131,15 @@ class Rewriter {
     if (u < 0 || dead_[static_cast<size_t>(u)] || g_.nodes[static_cast<size_t>(u)].op != OpId::QuantizeLinear)
       return -1;
     return u;
+  }
+  // The sole QuantizeLinear consuming v when its parameters are constant, per tensor and 8-bit, with
+  // those parameters; {-1, nullopt} otherwise.
+  std::pair<ir::NodeId, std::optional<QParams>> int8_q_user(ir::ValueId v) const {
+    const ir::NodeId qi = q_user(v);
+    if (qi < 0) return {-1, std::nullopt};
+    auto p = qparams(g_, g_.nodes[static_cast<size_t>(qi)]);
+    if (!p || !p->per_tensor() || !is_int8(p->qtype)) return {-1, std::nullopt};
+    return {qi, p};
   }
   ir::ValueId constant(const std::string& base, Tensor t) {
     return g_.add_constant(fresh(base), std::move(t));
@@ -203,8 +210,8 @@ class Rewriter {
   ir::ValueId requantize(ir::ValueId x, const QParams& from, const QParams& to, const std::string& name) {
     const DType xtype = types_[static_cast<size_t>(x)]->dtype;
     Tensor table = quantized_table(to.qtype, to.scale0(), static_cast<int32_t>(to.zp0()), [&](int b) {
-      return ref::quant::dequantize(xtype == DType::kInt8 ? static_cast<int8_t>(b) : b, from.zp0(),
-                                    from.scale0());
+      return ref::quant::dequantize(ref::quant::byte_value(static_cast<uint8_t>(b), xtype == DType::kInt8),
+                                    from.zp0(), from.scale0());
     });
     ir::Node lut{
         .op = OpId::QLut, .op_type = "QLut", .domain = "verge", .name = fresh(name), .since_version = 1};
@@ -232,19 +239,16 @@ class Rewriter {
     if (!px || !px->per_tensor()) return 0;
     for (size_t i = 1; i < n.inputs.size(); ++i)
       if (n.input(i) != ir::kNoValue && !constant_of(g_, n.input(i))) return 0;
-    const ir::NodeId qi = q_user(n.outputs[0]);
+    const auto [qi, py] = int8_q_user(n.outputs[0]);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
-    auto py = qparams(g_, q);
-    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
     const DType xtype = types_[static_cast<size_t>(dq->input(0))]->dtype;
     // f on every input byte, through a one-node graph folded by the planner with reference kernels.
     ir::Graph tg;
     Tensor xs = Tensor::allocate(DType::kFloat32, {256}).value();
-    for (int b = 0; b < 256; ++b) {
-      const int64_t v = xtype == DType::kInt8 ? static_cast<int8_t>(b) : b;
-      xs.data<float>()[b] = ref::quant::dequantize(v, px->zp0(), px->scale0());
-    }
+    for (int b = 0; b < 256; ++b)
+      xs.data<float>()[b] = ref::quant::dequantize(
+          ref::quant::byte_value(static_cast<uint8_t>(b), xtype == DType::kInt8), px->zp0(), px->scale0());
     ir::Node f = n;
     f.inputs[0] = tg.add_constant("x", std::move(xs));
     for (size_t i = 1; i < f.inputs.size(); ++i)
@@ -298,11 +302,9 @@ class Rewriter {
     const bool relu = relu_id >= 0 && !dead_[static_cast<size_t>(relu_id)] &&
                       g_.nodes[static_cast<size_t>(relu_id)].op == OpId::Relu;
     if (relu) y = g_.nodes[static_cast<size_t>(relu_id)].outputs[0];
-    const ir::NodeId qi = q_user(y);
+    const auto [qi, py] = int8_q_user(y);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
-    auto py = qparams(g_, q);
-    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
     const bool mul = n.op == OpId::Mul;
     ir::Node qb{.op = mul ? OpId::QMul : OpId::QAdd,
                 .op_type = mul ? "QMul" : "QAdd",
@@ -346,8 +348,8 @@ class Rewriter {
         if (!(c[i] = constant_of(g_, n.input(i)))) return 0;
       const bool mul = n.op == OpId::QMul, relu = n.get_string("activation", "") == "Relu";
       const DType ytype = c[7]->dtype();
-      auto byte_value = [](DType t, int b) -> int64_t {
-        return t == DType::kInt8 ? static_cast<int8_t>(b) : b;
+      auto byte_value = [](DType t, int b) {
+        return ref::quant::byte_value(static_cast<uint8_t>(b), t == DType::kInt8);
       };
       const float ys = c[6]->data<float>()[0];
       const auto yz = static_cast<int32_t>(c[7]->get_as_int64(0));
@@ -382,11 +384,9 @@ class Rewriter {
     if (!dq) return 0;
     auto px = qparams(g_, *dq);
     if (!px || !px->per_tensor()) return 0;
-    const ir::NodeId qi = q_user(n.outputs[0]);
+    const auto [qi, py] = int8_q_user(n.outputs[0]);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
-    auto py = qparams(g_, q);
-    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
     ir::Node pool{.op = OpId::QGlobalAveragePool,
                   .op_type = "QGlobalAveragePool",
                   .domain = "verge",
@@ -423,11 +423,9 @@ class Rewriter {
       act = &g_.nodes[static_cast<size_t>(act_id)];
       y = act->outputs[0];
     }
-    const ir::NodeId qi = q_user(y);
+    const auto [qi, py] = int8_q_user(y);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
-    auto py = qparams(g_, q);
-    if (!py || !py->per_tensor() || !is_int8(py->qtype)) return 0;
     if (act && !activation_is_saturation(*act, *py)) return 0;
 
     const Tensor& wq = *constant_of(g_, dw->input(0));

@@ -155,8 +155,7 @@ class QGlobalAveragePoolAvx512 final : public Kernel {
           for (int64_t p = b; p < e; ++p) {
             const float v =
                 static_cast<float>(sum_bytes_avx512(x + p * size_, size_, x_signed_) - xz * size_) * m;
-            y[p] = y_signed_ ? static_cast<uint8_t>(ref::quant::quantize<int8_t>(v, ys, yz))
-                             : ref::quant::quantize<uint8_t>(v, ys, yz);
+            y[p] = ref::quant::quantize_byte(v, ys, yz, y_signed_);
           }
         });
     return Status::ok();

@@ -97,6 +97,13 @@ inline Q quantize(int32_t x, float scale, int32_t zp) {
 // DequantizeLinear of one value.
 inline float dequantize(int64_t x, int64_t zp, float scale) { return static_cast<float>(x - zp) * scale; }
 
+// The value of a stored 8-bit element: int8 (is_signed) or uint8.
+inline int64_t byte_value(uint8_t b, bool is_signed) { return is_signed ? static_cast<int8_t>(b) : b; }
+// QuantizeLinear of x to int8 (is_signed) or uint8, as the stored byte.
+inline uint8_t quantize_byte(float x, float scale, int32_t zp, bool is_signed) {
+  return is_signed ? static_cast<uint8_t>(quantize<int8_t>(x, scale, zp)) : quantize<uint8_t>(x, scale, zp);
+}
+
 // verge.QGlobalAveragePool: the float32 factor of the exact integer sum, x_scale / (plane size).
 inline float global_average_multiplier(float x_scale, int64_t size) {
   return x_scale / static_cast<float>(size);

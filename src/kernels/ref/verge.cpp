@@ -304,13 +304,11 @@ class QBinaryRef final : public Kernel {
     const int64_t inner = c.input(0).numel() / std::max<int64_t>(1, c.input(3).numel());
     for (int64_t i = 0; i < c.input(0).numel(); ++i) {
       const uint8_t braw = b[i / inner];
-      const int64_t ai = a_s8 ? static_cast<int8_t>(a[i]) : a[i],
-                    bi = b_s8 ? static_cast<int8_t>(braw) : braw;
-      const float fa = quant::dequantize(ai, az, as), fb = quant::dequantize(bi, bz, bs);
+      const float fa = quant::dequantize(quant::byte_value(a[i], a_s8), az, as),
+                  fb = quant::dequantize(quant::byte_value(braw, b_s8), bz, bs);
       float v = kMul ? fa * fb : fa + fb;
       if (relu_ && !(v > 0.f)) v = 0.f;
-      y[i] = y_s8 ? static_cast<uint8_t>(quant::quantize<int8_t>(v, ys, yz))
-                  : quant::quantize<uint8_t>(v, ys, yz);
+      y[i] = quant::quantize_byte(v, ys, yz, y_s8);
     }
     return Status::ok();
   }
@@ -348,11 +346,8 @@ class QGlobalAveragePoolRef final : public Kernel {
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
     for (int64_t p = 0; p < planes; ++p) {
       int64_t sum = 0;
-      for (int64_t i = 0; i < size; ++i)
-        sum += (x_s8 ? static_cast<int8_t>(xd[p * size + i]) : xd[p * size + i]) - xz;
-      const float v = static_cast<float>(sum) * m;
-      y[p] = y_s8 ? static_cast<uint8_t>(quant::quantize<int8_t>(v, ys, yz))
-                  : quant::quantize<uint8_t>(v, ys, yz);
+      for (int64_t i = 0; i < size; ++i) sum += quant::byte_value(xd[p * size + i], x_s8) - xz;
+      y[p] = quant::quantize_byte(static_cast<float>(sum) * m, ys, yz, y_s8);
     }
     return Status::ok();
   }
