@@ -60,6 +60,40 @@ bool is_constant_of(const PrepareContext& c, size_t i, std::initializer_list<DTy
   return std::find(types.begin(), types.end(), c.dtype(i)) != types.end();
 }
 
+// The quantization constants of a QLinearConv node (constant inputs 1, 2, 4, 6, 8) as every kernel here
+// folds them per output channel m.
+struct QConvConstants {
+  explicit QConvConstants(const PrepareContext& c)
+      : x_zp_u(c.constant(2)->get_as_int64(0) + (c.dtype(0) == DType::kInt8 ? 128 : 0)),
+        x_scale(c.constant(1)->data<float>()[0]),
+        y_scale(c.constant(6)->data<float>()[0]),
+        w_scale(c.constant(4)),
+        bias(c.has_input(8) ? c.constant(8) : nullptr) {}
+  // bias[m] - x_zp * (the sum of channel m's weights), wrapping like the int32 accumulator; x_zp in the
+  // uint8 domain (int8 activations are shifted by 128).
+  int32_t comp(int64_t m, int64_t weight_sum) const {
+    const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
+    return static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * weight_sum));
+  }
+  // The float32 requantization multiplier of channel m.
+  float scale(int64_t m) const {
+    return ref::quant::requant_scale_f32(x_scale, w_scale->data<float>()[w_scale->numel() == 1 ? 0 : m],
+                                         y_scale);
+  }
+  // build() (packed weights and these constants) shared by the session's plans (one per batch size when
+  // served with dynamic batching): it depends on constant inputs only.
+  template <class T, class Build>
+  std::shared_ptr<const T> share(const PrepareContext& c, const char* kernel, Build&& build) const {
+    return bias ? c.shared_constant<T>(kernel, "", {1, 2, 3, 4, 6, 8}, build)
+                : c.shared_constant<T>(kernel, "", {1, 2, 3, 4, 6}, build);
+  }
+
+  int64_t x_zp_u;
+  float x_scale, y_scale;
+  const Tensor* w_scale;
+  const Tensor* bias;  // nullptr when absent
+};
+
 template <class Micro>
 class QLinearConvTiles final : public Kernel {
   static constexpr int G = Micro::G, MR = Micro::MR;
@@ -107,18 +141,12 @@ class QLinearConvTiles final : public Kernel {
       }
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
-    const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
     rq_base_.y_signed = c.output(0).dtype == DType::kInt8;
     rq_base_.y_zp = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
 
-    const Tensor& w = *c.constant(3);
-    const int8_t* wd = w.data<int8_t>();
-    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
-    const Tensor& w_scale = *c.constant(4);
-    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
-    // Packed weights and per-channel constants depend on constant inputs only: shared by the session's
-    // plans (one per batch size when served with dynamic batching).
-    auto build = [&] {
+    const int8_t* wd = c.constant(3)->data<int8_t>();
+    const QConvConstants q(c);
+    pack_ = q.share<Packed>(c, Micro::kName, [&] {
       const int64_t rows = group_ * mtiles_ * MR;
       Packed pk;
       pk.w.assign(static_cast<size_t>(rows * k4_ * G), 0);
@@ -135,15 +163,11 @@ class QLinearConvTiles final : public Kernel {
             tile[((k / G) * MR + r) * G + k % G] = v;
             sum += v;
           }
-          const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
-          pk.comp[static_cast<size_t>(row)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-          const float ws_m = w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m];
-          pk.scale[static_cast<size_t>(row)] = ref::quant::requant_scale_f32(x_scale, ws_m, y_scale);
+          pk.comp[static_cast<size_t>(row)] = q.comp(m, sum);
+          pk.scale[static_cast<size_t>(row)] = q.scale(m);
         }
       return pk;
-    };
-    pack_ = bias ? c.shared_constant<Packed>(Micro::kName, "", {1, 2, 3, 4, 6, 8}, build)
-                 : c.shared_constant<Packed>(Micro::kName, "", {1, 2, 3, 4, 6}, build);
+    });
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
@@ -351,14 +375,11 @@ class QGemvVnni final : public Kernel {
     const Shape& xs = c.shape(0);
     n_ = xs[0], k_ = xs[1], m_ = c.shape(3)[0], k4_ = (k_ + 3) / 4;
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
-    const int64_t x_zp_u = c.constant(2)->get_as_int64(0) + (flip_ ? 128 : 0);
     y_signed_ = c.output(0).dtype == DType::kInt8;
     y_zp_ = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
     const int8_t* wd = c.constant(3)->data<int8_t>();
-    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
-    const Tensor& w_scale = *c.constant(4);
-    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
-    auto build = [&] {
+    const QConvConstants q(c);
+    pack_ = q.share<Packed>(c, name(), [&] {
       Packed pk;
       const int64_t blocks = (m_ + 15) / 16;
       pk.w.assign(static_cast<size_t>(blocks * k4_ * 64), 0);
@@ -371,15 +392,11 @@ class QGemvVnni final : public Kernel {
           pk.w[static_cast<size_t>(((m / 16) * k4_ + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
           sum += v;
         }
-        const int64_t b = bias ? bias->data<int32_t>()[m] : 0;
-        pk.comp[static_cast<size_t>(m)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-        pk.scale[static_cast<size_t>(m)] = ref::quant::requant_scale_f32(
-            x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : m], y_scale);
+        pk.comp[static_cast<size_t>(m)] = q.comp(m, sum);
+        pk.scale[static_cast<size_t>(m)] = q.scale(m);
       }
       return pk;
-    };
-    pack_ = bias ? c.shared_constant<Packed>(name(), "", {1, 2, 3, 4, 6, 8}, build)
-                 : c.shared_constant<Packed>(name(), "", {1, 2, 3, 4, 6}, build);
+    });
     c.request_scratch(static_cast<size_t>(k4_ * 4 + 64));
     return Status::ok();
   }
@@ -422,15 +439,11 @@ class QDepthwiseVnni final : public Kernel {
     n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3], k_ = ws[2];
     stride_ = g.strides[0], ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
-    const int64_t x_zp = c.constant(2)->get_as_int64(0);
-    x_zp_ = static_cast<uint8_t>(x_zp);
-    const int64_t x_zp_u = x_zp + (flip_ ? 128 : 0);
+    x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));
     y_signed_ = c.output(0).dtype == DType::kInt8;
     y_zp_ = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
     const int8_t* wd = c.constant(3)->data<int8_t>();
-    const Tensor* bias = c.has_input(8) ? c.constant(8) : nullptr;
-    const Tensor& w_scale = *c.constant(4);
-    const float x_scale = c.constant(1)->data<float>()[0], y_scale = c.constant(6)->data<float>()[0];
+    const QConvConstants q(c);
     const int64_t taps = k_ * k_, chunks = (k_ + 3) / 4;
     wq_.assign(static_cast<size_t>(c_ * k_ * chunks), 0);
     for (int64_t ch = 0; ch < c_; ++ch)
@@ -445,10 +458,8 @@ class QDepthwiseVnni final : public Kernel {
     for (int64_t ch = 0; ch < c_; ++ch) {
       int64_t sum = 0;
       for (int64_t t = 0; t < taps; ++t) sum += wd[ch * taps + t];
-      const int64_t b = bias ? bias->data<int32_t>()[ch] : 0;
-      comp_[static_cast<size_t>(ch)] = static_cast<int32_t>(static_cast<uint32_t>(b - x_zp_u * sum));
-      scale_[static_cast<size_t>(ch)] = ref::quant::requant_scale_f32(
-          x_scale, w_scale.data<float>()[w_scale.numel() == 1 ? 0 : ch], y_scale);
+      comp_[static_cast<size_t>(ch)] = q.comp(ch, sum);
+      scale_[static_cast<size_t>(ch)] = q.scale(ch);
     }
     geom_ = {.h = h_,
              .w = w_,
