@@ -286,11 +286,12 @@ TEST(QuantizedOps, QGlobalAveragePoolAvx512) {
 TEST(QuantizedOps, MaxPoolInt8) {
   std::mt19937 rng(4);
   for (const char* variant : {"maxpool_int8", "maxpool_int8_avx512"})
-    for (Shape shape : {Shape{2, 3, 11, 8}, Shape{1, 2, 13, 63}, Shape{1, 2, 111, 111}, Shape{1, 1, 7, 130}})
+    for (Shape shape : {Shape{2, 3, 11, 8}, Shape{1, 2, 13, 63}, Shape{1, 2, 111, 111}, Shape{1, 1, 7, 130},
+                        Shape{1, 1, 5, 200}})
       for (bool s8 : {false, true})
-        for (int64_t k : {2, 3})
+        for (int64_t k : {2, 3, 5})
           for (int64_t s : {1, 2, 3})
-            for (int64_t p : {0, 1})
+            for (int64_t p : {0, 1, 2})
               for (int64_t ceil : {0, 1}) {
                 if (p >= k) continue;
                 KernelCase kc("MaxPool");

@@ -27,11 +27,17 @@ void qbinary_avx2(const uint8_t* a, const uint8_t* b, int64_t n, const QBinaryPa
 // registers, two vpermt2b look up the low and high halves and the byte's top bit picks one.
 void qlut_avx512vbmi(const uint8_t* x, int64_t n, const uint8_t* table, uint8_t* y);
 
-// Max-pooling of int8 / uint8 rows (AVX-512BW), exact like every max. Column pass: cm[i] = max(cm[i],
-// row[i]) for i < n. Window pass: y[o] = max over j < k of cm[o * stride + j] for o < n, stride 1 or 2;
-// reads cm up to index (n - 1) * stride + k + 127 (callers keep that much readable slack).
-void max_bytes_avx512(uint8_t* cm, const uint8_t* row, int64_t n, bool is_signed);
-void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is_signed, uint8_t* y);
+// Max-pooling of one int8 / uint8 plane (AVX-512BW), exact like every max: y[oy][ox] = max of x over the
+// window at (oy * sh - ph, ox * sw - pw), clipped to the plane (the type's minimum where nothing is
+// inside). Stride sw is 1 or 2. Per 64 outputs of a row, every window row and column is one load straight
+// from the input, kept in registers: a plain load where every byte an output uses is inside the row and
+// the 64 + 64 + kw bytes from the row's first window column lie in [begin, end) (the readable input),
+// else a masked one (bytes outside the row read as the minimum).
+struct MaxPoolPlane {
+  int64_t h = 0, w = 0, kh = 0, kw = 0, sh = 1, sw = 1, ph = 0, pw = 0, oh = 0, ow = 0;
+};
+void maxpool_plane_avx512(const uint8_t* x, const MaxPoolPlane& g, bool is_signed, const uint8_t* begin,
+                          const uint8_t* end, uint8_t* y);
 
 // Exact sum of n int8 / uint8 values (verge.QGlobalAveragePool), AVX-512BW sum of absolute differences.
 int64_t sum_bytes_avx512(const uint8_t* x, int64_t n, bool is_signed);

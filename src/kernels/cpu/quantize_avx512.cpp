@@ -1,6 +1,7 @@
 // AVX-512 QuantizeLinear (kernels/cpu/quantize.h).
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/cpu/quantize.h"
@@ -78,44 +79,75 @@ inline __m512i max8(__m512i a, __m512i b) {
 }
 inline __mmask64 first(int64_t n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
 
-template <bool S>
-void max_bytes(uint8_t* cm, const uint8_t* row, int64_t n) {
-  for (int64_t i = 0; i < n; i += 64) {
-    const __mmask64 m = first(n - i);
-    _mm512_mask_storeu_epi8(cm + i, m,
-                            max8<S>(_mm512_maskz_loadu_epi8(m, cm + i), _mm512_maskz_loadu_epi8(m, row + i)));
-  }
+// The bytes of a 64-byte load at input column c of a w-wide row that lie inside the row.
+inline __mmask64 inside(int64_t c, int64_t w) {
+  const int64_t lo = c < 0 ? -c : 0, hi = w - c;
+  if (hi <= lo) return 0;
+  return first(hi) & ~first(lo);
 }
 
+// Needed lanes of a load: for a chunk of n outputs, the first load (a) serves outputs [0, 64 / stride) and
+// the second (b, stride 2 only) outputs [32, 64); lane l of a load at column c reads column c + l and
+// output o needs byte (o * stride) % 64 of its load.
 template <bool S>
-inline __m512i window_max(const uint8_t* p, int k) {
-  __m512i v = _mm512_loadu_si512(p);
-  for (int j = 1; j < k; ++j) v = max8<S>(v, _mm512_loadu_si512(p + j));
-  return v;
-}
-
-template <bool S>
-void max_windows(const uint8_t* cm, int64_t n, int k, int stride, uint8_t* y) {
-  for (int64_t o = 0; o < n; o += 64) {
-    __m512i v;
-    if (stride == 1) {
-      v = window_max<S>(cm + o, k);
-    } else {  // the even bytes of two 64-byte window maxima
-      const __m256i lo = _mm512_cvtepi16_epi8(window_max<S>(cm + 2 * o, k));
-      const __m256i hi = _mm512_cvtepi16_epi8(window_max<S>(cm + 2 * o + 64, k));
-      v = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+void maxpool_plane(const uint8_t* x, const MaxPoolPlane& g, const uint8_t* begin, const uint8_t* end,
+                   uint8_t* y) {
+  const __m512i lowest = _mm512_set1_epi8(S ? -128 : 0);
+  // Per window column j and load (a, b): the bytes inside the row, and whether every byte an output needs
+  // is inside (then a plain load serves: the other lanes may read neighbouring rows, never used — masked
+  // loads cost about twice as much here).
+  __mmask64 mask[2][64];
+  bool plain[2][64];
+  for (int64_t o = 0; o < g.ow; o += 64) {
+    const int64_t n = std::min<int64_t>(64, g.ow - o), c0 = o * g.sw - g.pw;
+    const int64_t na = g.sw == 2 ? std::min<int64_t>(n, 32) : n, nb = n - na;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t ca = c0 + j, cb = c0 + j + 64;
+      mask[0][j] = inside(ca, g.w), mask[1][j] = inside(cb, g.w);
+      plain[0][j] = ca >= 0 && ca + (na - 1) * g.sw < g.w;
+      plain[1][j] = nb == 0 || (cb >= 0 && cb + (nb - 1) * g.sw < g.w);
     }
-    _mm512_mask_storeu_epi8(y + o, first(n - o), v);
+    bool all_plain = true;
+    for (int64_t j = 0; j < g.kw; ++j) all_plain = all_plain && plain[0][j] && plain[1][j];
+    const __mmask64 store = first(n);
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const int64_t iy0 = std::max<int64_t>(0, oy * g.sh - g.ph),
+                    iy1 = std::min(g.h, oy * g.sh - g.ph + g.kh);
+      __m512i a = lowest, b = lowest;  // stride 2: a holds input columns 2o + [0, 64), b the next 64
+      for (int64_t iy = iy0; iy < iy1; ++iy) {
+        // The address is formed as an integer (c0 may be negative): masked-off bytes are never accessed.
+        const uintptr_t row = reinterpret_cast<uintptr_t>(x + iy * g.w) + static_cast<uintptr_t>(c0);
+        const bool readable =
+            row >= reinterpret_cast<uintptr_t>(begin) && row + 128 + g.kw <= reinterpret_cast<uintptr_t>(end);
+        if (readable && all_plain) {
+          for (int64_t j = 0; j < g.kw; ++j) {
+            a = max8<S>(a, _mm512_loadu_si512(reinterpret_cast<const void*>(row + j)));
+            if (nb > 0) b = max8<S>(b, _mm512_loadu_si512(reinterpret_cast<const void*>(row + j + 64)));
+          }
+          continue;
+        }
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const auto* pa = reinterpret_cast<const void*>(row + j);
+          a = max8<S>(a, plain[0][j] && readable ? _mm512_loadu_si512(pa)
+                                                 : _mm512_mask_loadu_epi8(lowest, mask[0][j], pa));
+          if (nb > 0) {
+            const auto* pb = reinterpret_cast<const void*>(row + j + 64);
+            b = max8<S>(b, plain[1][j] && readable ? _mm512_loadu_si512(pb)
+                                                   : _mm512_mask_loadu_epi8(lowest, mask[1][j], pb));
+          }
+        }
+      }
+      if (g.sw == 2)
+        a = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi16_epi8(a)), _mm512_cvtepi16_epi8(b), 1);
+      _mm512_mask_storeu_epi8(y + oy * g.ow + o, store, a);
+    }
   }
 }
 }  // namespace
 
-void max_bytes_avx512(uint8_t* cm, const uint8_t* row, int64_t n, bool is_signed) {
-  is_signed ? max_bytes<true>(cm, row, n) : max_bytes<false>(cm, row, n);
-}
-
-void max_windows_avx512(const uint8_t* cm, int64_t n, int k, int stride, bool is_signed, uint8_t* y) {
-  is_signed ? max_windows<true>(cm, n, k, stride, y) : max_windows<false>(cm, n, k, stride, y);
+void maxpool_plane_avx512(const uint8_t* x, const MaxPoolPlane& g, bool is_signed, const uint8_t* begin,
+                          const uint8_t* end, uint8_t* y) {
+  is_signed ? maxpool_plane<true>(x, g, begin, end, y) : maxpool_plane<false>(x, g, begin, end, y);
 }
 
 int64_t sum_bytes_avx512(const uint8_t* x, int64_t n, bool is_signed) {

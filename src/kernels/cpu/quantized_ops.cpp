@@ -167,85 +167,67 @@ class QGlobalAveragePoolAvx512 final : public Kernel {
   bool x_signed_ = false, y_signed_ = false;
 };
 
-// MaxPool on int8 / uint8 planes. Per output row: the column-wise max over the window's valid input rows,
-// then the max over each window's columns, read from a row of column maxima framed by the type's minimum
-// (which never wins, so the windows act clipped to the input exactly as the reference's). The AVX-512
-// variant does both passes 64 bytes at a time (strides 1 and 2; other strides use the scalar window pass).
+// MaxPool on int8 / uint8 planes. The AVX-512 variant (strides 1 and 2) keeps each window's maximum in
+// registers (maxpool_plane_avx512). The scalar one, per output row: the column-wise max over the window's
+// valid input rows, then the max over each window's columns, read from a row of column maxima framed by
+// the type's minimum (which never wins, so the windows act clipped to the input exactly as the reference's).
 class MaxPoolInt8 final : public Kernel {
  public:
-  static constexpr int64_t kMaxWidth = 4096, kMaxKernel = 64, kSlack = 192;
+  static constexpr int64_t kMaxWidth = 4096, kMaxKernel = 64;
   explicit MaxPoolInt8(bool simd) : simd_(simd) {}
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), std::span(xs).subspan(2), {},
                                                          c.node().get_int("ceil_mode", 0) != 0));
     signed_ = c.dtype(0) == DType::kInt8;
-    planes_ = xs[0] * xs[1], h_ = xs[2], w_ = xs[3];
-    kh_ = g.kernel[0], kw_ = g.kernel[1], sh_ = g.strides[0], sw_ = g.strides[1];
-    ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
-    // The frame: [0, pw) before the row, every index a window reads after it.
-    frame_ = std::max(pw_ + w_, (ow_ - 1) * sw_ + kw_) + kSlack;
+    planes_ = xs[0] * xs[1];
+    g_ = {xs[2],        xs[3],           g.kernel[0],     g.kernel[1], g.strides[0],
+          g.strides[1], g.pads_begin[0], g.pads_begin[1], g.out[0],    g.out[1]};
+    simd_ = simd_ && (g_.sw == 1 || g_.sw == 2);
+    frame_ = std::max(g_.pw + g_.w, (g_.ow - 1) * g_.sw + g_.kw);
     return Status::ok();
   }
   Status run(const RunContext& c) override {
     const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    const int64_t in = g_.h * g_.w, out = g_.oh * g_.ow;
     parallel_for(c.pool, planes_, 1, [&](int64_t b, int64_t e) {
-      for (int64_t p = b; p < e; ++p) pool_plane(x + p * h_ * w_, y + p * oh_ * ow_);
+      for (int64_t p = b; p < e; ++p) {
+        if (simd_)
+          maxpool_plane_avx512(x + p * in, g_, signed_, x, x + planes_ * in, y + p * out);
+        else if (signed_)
+          pool_rows(reinterpret_cast<const int8_t*>(x + p * in), reinterpret_cast<int8_t*>(y + p * out));
+        else
+          pool_rows(x + p * in, y + p * out);
+      }
     });
     return Status::ok();
   }
+  // The name says which variant was asked for; strides other than 1 and 2 run the scalar pass in both.
   const char* name() const override { return simd_ ? "maxpool_int8_avx512" : "maxpool_int8"; }
 
  private:
   template <class T>
-  static void max_into(T* __restrict cm, const T* __restrict row, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) cm[i] = row[i] > cm[i] ? row[i] : cm[i];
-  }
-  template <class T>
-  void windows(const T* cm, T* y) const {
-    for (int64_t ox = 0; ox < ow_; ++ox) {
-      T m = cm[ox * sw_];
-      for (int64_t j = 1; j < kw_; ++j) m = cm[ox * sw_ + j] > m ? cm[ox * sw_ + j] : m;
-      y[ox] = m;
-    }
-  }
-  template <class T>
   void pool_rows(const T* x, T* y) const {
-    alignas(64) T frame[kMaxWidth + 2 * kMaxKernel + kSlack + 64];
+    alignas(64) T frame[kMaxWidth + 2 * kMaxKernel];
     std::fill_n(frame, frame_, std::numeric_limits<T>::min());
-    T* cm = frame + pw_;
-    const bool simd_windows = simd_ && (sw_ == 1 || sw_ == 2);
-    for (int64_t oy = 0; oy < oh_; ++oy) {
-      const int64_t iy0 = std::max<int64_t>(0, oy * sh_ - ph_), iy1 = std::min(h_, oy * sh_ - ph_ + kh_);
-      if (iy0 >= iy1) {
-        std::fill_n(cm, w_, std::numeric_limits<T>::min());
-      } else {
-        std::copy_n(x + iy0 * w_, w_, cm);
-        for (int64_t iy = iy0 + 1; iy < iy1; ++iy) {
-          if (simd_)
-            max_bytes_avx512(reinterpret_cast<uint8_t*>(cm), reinterpret_cast<const uint8_t*>(x + iy * w_),
-                             w_, signed_);
-          else
-            max_into(cm, x + iy * w_, w_);
-        }
+    T* cm = frame + g_.pw;
+    for (int64_t oy = 0; oy < g_.oh; ++oy) {
+      const int64_t iy0 = std::max<int64_t>(0, oy * g_.sh - g_.ph),
+                    iy1 = std::min(g_.h, oy * g_.sh - g_.ph + g_.kh);
+      std::fill_n(cm, g_.w, std::numeric_limits<T>::min());
+      for (int64_t iy = iy0; iy < iy1; ++iy)
+        for (int64_t i = 0; i < g_.w; ++i) cm[i] = std::max(cm[i], x[iy * g_.w + i]);
+      for (int64_t ox = 0; ox < g_.ow; ++ox) {
+        T m = frame[ox * g_.sw];
+        for (int64_t j = 1; j < g_.kw; ++j) m = std::max(m, frame[ox * g_.sw + j]);
+        y[oy * g_.ow + ox] = m;
       }
-      if (simd_windows)
-        max_windows_avx512(reinterpret_cast<const uint8_t*>(frame), ow_, static_cast<int>(kw_),
-                           static_cast<int>(sw_), signed_, reinterpret_cast<uint8_t*>(y + oy * ow_));
-      else
-        windows(frame, y + oy * ow_);
     }
-  }
-  void pool_plane(const uint8_t* x, uint8_t* y) const {
-    if (signed_)
-      pool_rows(reinterpret_cast<const int8_t*>(x), reinterpret_cast<int8_t*>(y));
-    else
-      pool_rows(x, y);
   }
   bool simd_ = false, signed_ = false;
-  int64_t planes_ = 0, h_ = 0, w_ = 0, kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
-  int64_t frame_ = 0;
+  int64_t planes_ = 0, frame_ = 0;
+  MaxPoolPlane g_;
 };
 
 }  // namespace
@@ -287,7 +269,8 @@ std::unique_ptr<Kernel> make_qglobal_average_pool_avx512(const ir::Node&) {
   return std::make_unique<QGlobalAveragePoolAvx512>();
 }
 
-// 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide.
+// 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide, the
+// last window ending inside the scalar pass's frame.
 bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();
   if (n.op != OpId::MaxPool || c.shape(0).size() != 4 || c.has_output(1)) return false;
@@ -299,7 +282,8 @@ bool accepts_maxpool_int8(const PrepareContext& c) {
   auto g = conv_geometry(n, std::span(xs).subspan(2), {}, n.get_int("ceil_mode", 0) != 0);
   if (!g.is_ok() || g->kernel[1] > MaxPoolInt8::kMaxKernel || g->pads_begin[1] > MaxPoolInt8::kMaxKernel)
     return false;
-  return true;
+  return (g->out[1] - 1) * g->strides[1] + g->kernel[1] <=
+         MaxPoolInt8::kMaxWidth + 2 * MaxPoolInt8::kMaxKernel;
 }
 std::unique_ptr<Kernel> make_maxpool_int8(const ir::Node&) { return std::make_unique<MaxPoolInt8>(false); }
 std::unique_ptr<Kernel> make_maxpool_int8_avx512(const ir::Node&) {
