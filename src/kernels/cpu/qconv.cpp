@@ -36,8 +36,8 @@ struct VnniMicro {
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx512vnni(src, dst); }
   static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
-                   int64_t ldy, int pixels) {
-    qconv_tile_avx512vnni(col, w, kg, rq, rows, y, ldy, pixels);
+                   int64_t ldy, const QTileStore& st) {
+    qconv_tile_avx512vnni(col, w, kg, rq, rows, y, ldy, st);
   }
 };
 struct Avx2Micro {
@@ -50,8 +50,8 @@ struct Avx2Micro {
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx2(src, dst); }
   static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
-                   int64_t ldy, int pixels) {
-    qconv_tile_avx2(col, w, kg, rq, rows, y, ldy, pixels);
+                   int64_t ldy, const QTileStore& st) {
+    qconv_tile_avx2(col, w, kg, rq, rows, y, ldy, st);
   }
 };
 
@@ -212,36 +212,30 @@ class QLinearConvTiles final : public Kernel {
           build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
         const int64_t plane = oh_ * ow_;
         uint8_t* yg = y + (n * m_ + gi * mg_) * plane;
-        // Output runs of the tile: (tile offset, output offset, length).
-        int runs[PT][3];
-        int nruns = 0;
-        const bool direct = !grid_ || gw_ == ow_;
-        if (!direct)
+        // The tile's output runs: one per output row it touches (grid points past a row's end dropped).
+        QTileStore st = QTileStore::contiguous(pixels);
+        if (grid_ && gw_ != ow_) {
+          st.runs = 0;
           for (int p = 0; p < pixels;) {
             const int64_t q = p0 + p, oy = q / gw_, ox = q % gw_;
             const int len = static_cast<int>(std::min<int64_t>(pixels - p, gw_ - ox));
             const int valid = static_cast<int>(std::clamp<int64_t>(ow_ - ox, 0, len));
-            if (valid > 0)
-              runs[nruns][0] = p, runs[nruns][1] = static_cast<int>(oy * ow_ + ox), runs[nruns++][2] = valid;
+            if (valid > 0) {
+              st.offset[st.runs] = oy * ow_ + ox - p;
+              st.lanes[st.runs++] = static_cast<uint32_t>(((uint64_t{1} << valid) - 1) << p);
+            }
             p += len;
           }
-        uint8_t* tmp = panel_bytes + k4_ * 128 + 5 * 64;
+        } else {
+          st.offset[0] = p0;
+        }
         for (int64_t t = 0; t < mtiles_; ++t) {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
           rq.comp = pack_->comp.data() + row;
           rq.scale = pack_->scale.data() + row;
           const int rows = static_cast<int>(std::min<int64_t>(MR, mg_ - t * MR));
-          uint8_t* yt = yg + t * MR * plane;
-          if (direct) {
-            Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, yt + p0, plane, pixels);
-            continue;
-          }
-          Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, tmp, PT, pixels);
-          for (int r = 0; r < rows; ++r)
-            for (int s = 0; s < nruns; ++s)
-              std::memcpy(yt + r * plane + runs[s][1], tmp + r * PT + runs[s][0],
-                          static_cast<size_t>(runs[s][2]));
+          Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, yg + t * MR * plane, plane, st);
         }
       }
       busy_[slot].store(0, std::memory_order_release);
@@ -252,8 +246,7 @@ class QLinearConvTiles final : public Kernel {
 
  private:
   // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
-  // + an MR x 32 output tile.
-  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + MR * PT + 64) / 64 * 64; }
+  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + 63) / 64 * 64; }
 
   int64_t claim_slot() {
     for (;;)

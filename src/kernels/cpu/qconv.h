@@ -33,9 +33,26 @@ struct QRequant {
   bool y_signed = false;  // int8 output (else uint8)
 };
 
-// y[r * ldy + p] for r < rows (<= MR), p < pixels (<= 32): requantized tile.
+// Where the 32 pixels of a tile go in each output row: `runs` runs of consecutive tile pixels; run s holds
+// the pixels whose bit is set in lanes[s] and stores pixel p at y + offset[s] + p. A tile of the padded
+// grid (qconv.cpp) spans several output rows and drops the grid points past the row's end, so its
+// offsets differ per run (and may be negative: only the run's own bytes are written).
+struct QTileStore {
+  int runs = 0;
+  int64_t offset[kQConvPt] = {};
+  uint32_t lanes[kQConvPt] = {};
+  // The first `pixels` pixels at y + p.
+  static QTileStore contiguous(int pixels) {
+    QTileStore st;
+    st.runs = 1;
+    st.lanes[0] = pixels >= 32 ? ~0u : (1u << pixels) - 1;
+    return st;
+  }
+};
+
+// The requantized tile: pixel p of output channel r (< rows <= MR) at y + r * ldy + (its run's offset) + p.
 void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
-                           uint8_t* y, int64_t ldy, int pixels);
+                           uint8_t* y, int64_t ldy, const QTileStore& store);
 
 // Interleaves 4 rows of 32 bytes into the panel layout above: dst[p * 4 + j] = rows[j][p] ^ flip.
 void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
@@ -59,7 +76,7 @@ void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_
 // where vpmaddubsw's int16 pair sums would saturate (255 * 127 * 2 > 32767). Requantization as above.
 constexpr int kQConvMrAvx2 = 2;  // output channels per tile (8 accumulators: MR x 4 pixel vectors)
 void qconv_tile_avx2(const int16_t* col, const int16_t* wpack, int64_t k2, const QRequant& rq, int rows,
-                     uint8_t* y, int64_t ldy, int pixels);
+                     uint8_t* y, int64_t ldy, const QTileStore& store);
 // dst[p * 2 + j] = int16(rows[j][p] ^ flip) for p < 32.
 void qconv_interleave2_avx2(const uint8_t* r0, const uint8_t* r1, uint8_t flip, int16_t* dst);
 void qconv_even_bytes_avx2(const uint8_t* src, uint8_t* dst);

@@ -21,7 +21,7 @@ inline __m256i requant(__m256i acc, __m256 scale, __m256 hi) {  // see qconv.h: 
 }  // namespace
 
 void qconv_tile_avx2(const int16_t* col, const int16_t* wpack, int64_t k2, const QRequant& rq, int rows,
-                     uint8_t* y, int64_t ldy, int pixels) {
+                     uint8_t* y, int64_t ldy, const QTileStore& store) {
   constexpr int MR = kQConvMrAvx2;
   __m256i acc[MR][4];
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm256_set1_epi32(rq.comp[r]);
@@ -46,12 +46,16 @@ void qconv_tile_avx2(const int16_t* col, const int16_t* wpack, int64_t k2, const
     const __m256i hi16 = pack_row_half(requant(acc[r][2], s, hi), requant(acc[r][3], s, hi), zp16);
     const __m256i bytes = _mm256_permute4x64_epi64(
         rq.y_signed ? _mm256_packs_epi16(lo16, hi16) : _mm256_packus_epi16(lo16, hi16), 0xD8);
-    if (pixels >= 32) {
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + r * ldy), bytes);
-    } else {
-      alignas(32) uint8_t tmp[32];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), bytes);
-      std::memcpy(y + r * ldy, tmp, static_cast<size_t>(pixels));
+    if (store.runs == 1 && store.lanes[0] == ~0u) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + r * ldy + store.offset[0]), bytes);
+      continue;
+    }
+    alignas(32) uint8_t tmp[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), bytes);
+    for (int s = 0; s < store.runs; ++s) {  // no byte-masked stores in AVX2: copy each run's bytes
+      const int lo = __builtin_ctz(store.lanes[s]), n = __builtin_popcount(store.lanes[s]);
+      std::memcpy(reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(y + r * ldy) + store.offset[s]) + lo,
+                  tmp + lo, static_cast<size_t>(n));
     }
   }
 }

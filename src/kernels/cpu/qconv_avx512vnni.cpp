@@ -54,17 +54,22 @@ inline void store16(uint8_t* y, __m128i v, int count) {
     _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << count) - 1), v);
 }
 
-inline void store32(uint8_t* y, __m256i v, int count) {
-  if (count >= 32)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y), v);
-  else if (count > 0)
-    _mm256_mask_storeu_epi8(y, static_cast<__mmask32>((1u << count) - 1), v);
+// One output row of a tile (see QTileStore); the address is formed as an integer since a run's offset may
+// precede the row (its masked-off bytes are never written).
+inline void store_runs(uint8_t* y, __m256i v, const QTileStore& st) {
+  if (st.runs == 1 && st.lanes[0] == ~0u) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + st.offset[0]), v);
+    return;
+  }
+  for (int s = 0; s < st.runs; ++s)
+    _mm256_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
+                            st.lanes[s], v);
 }
 
 }  // namespace
 
 void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
-                           uint8_t* y, int64_t ldy, int pixels) {
+                           uint8_t* y, int64_t ldy, const QTileStore& store) {
   constexpr int MR = kQConvMr;
   __m512i acc[MR][2];
 #pragma GCC unroll 6
@@ -89,8 +94,8 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
     const __m512i q =
         pack4(requant_f32(acc[r][0], s0, hi), requant_f32(acc[r][1], s0, hi),
               requant_f32(acc[r + 1][0], s1, hi), requant_f32(acc[r + 1][1], s1, hi), zp16, rq.y_signed);
-    store32(y + r * ldy, _mm512_castsi512_si256(q), pixels);
-    if (r + 1 < rows) store32(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), pixels);
+    store_runs(y + r * ldy, _mm512_castsi512_si256(q), store);
+    if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), store);
   }
 }
 
