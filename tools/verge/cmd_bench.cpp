@@ -1,6 +1,6 @@
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sys/resource.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -26,9 +26,12 @@ void fill_random(Tensor& t, std::mt19937& rng) {
   dispatch_all(t.dtype(), [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0; i < t.numel(); ++i) {
-      if constexpr (std::is_same_v<T, bool>) p[i] = (rng() & 1) != 0;
-      else if constexpr (kIsFloat<T>) p[i] = to_storage<T>(u(rng));
-      else p[i] = static_cast<T>(rng() % 4);
+      if constexpr (std::is_same_v<T, bool>)
+        p[i] = (rng() & 1) != 0;
+      else if constexpr (kIsFloat<T>)
+        p[i] = to_storage<T>(u(rng));
+      else
+        p[i] = static_cast<T>(rng() % 4);
     }
   });
 }
@@ -49,17 +52,21 @@ Action add_bench(CLI::App& app) {
     bool json = false, profile = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* c = app.add_subcommand("bench", "Measure latency on random inputs: median/p90/min, load time, peak RSS");
+  CLI::App* c =
+      app.add_subcommand("bench", "Measure latency on random inputs: median/p90/min, load time, peak RSS");
   c->add_option("model", o->model, "ONNX model file")->required();
   c->add_option("--warmup", o->warmup, "untimed runs first")->check(CLI::Range(0, 100000));
   c->add_option("--runs", o->runs, "timed runs")->check(CLI::Range(1, 1000000));
   c->add_option("--gap-us", o->gap_us,
                 "sleep this long between timed runs (as a server idles between requests)")
       ->check(CLI::Range(0, 10000000));
-  c->add_option("--shape", o->shapes, "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
+  c->add_option("--shape", o->shapes,
+                "NAME=1x3x224x224 for inputs with symbolic dims (default: symbolic dims = 1)");
   o->runtime.add_to(c);
   c->add_flag("--json", o->json, "print one JSON object as the last line");
-  c->add_flag("--profile", o->profile, "time every node and print the time per op type and kernel");
+  c->add_flag(
+      "--profile", o->profile,
+      "time every node and print the time per op type and kernel (with --json: every node in the JSON)");
   return [o]() -> int {
     const SessionOptions so = o->runtime.session_options();
     const auto t0 = std::chrono::steady_clock::now();
@@ -69,7 +76,8 @@ Action add_bench(CLI::App& app) {
     std::map<std::string, Shape> overrides;
     for (const std::string& kv : o->shapes) {
       const size_t eq = kv.find('=');
-      if (eq == std::string::npos) return report_error(Status::invalid_argument(fmt::format("--shape '{}' must be NAME=DIMS", kv)));
+      if (eq == std::string::npos)
+        return report_error(Status::invalid_argument(fmt::format("--shape '{}' must be NAME=DIMS", kv)));
       auto shape = parse_shape(kv.substr(eq + 1));
       if (!shape.is_ok()) return report_error(shape.status());
       overrides[kv.substr(0, eq)] = *shape;
@@ -83,7 +91,8 @@ Action add_bench(CLI::App& app) {
         overrides.erase(it);
       } else {
         if (!in.has_shape)
-          return report_error(Status::invalid_argument(fmt::format("input '{}' has unknown rank; pass --shape {}=DIMS", in.name, in.name)));
+          return report_error(Status::invalid_argument(
+              fmt::format("input '{}' has unknown rank; pass --shape {}=DIMS", in.name, in.name)));
         for (int64_t d : in.shape) shape.push_back(d < 0 ? 1 : d);
       }
       auto t = Tensor::allocate(in.dtype, shape);
@@ -92,11 +101,13 @@ Action add_bench(CLI::App& app) {
       inputs.push_back(std::move(t).value());
     }
     if (!overrides.empty())
-      return report_error(Status::invalid_argument(fmt::format("the model has no input named '{}'", overrides.begin()->first)));
+      return report_error(Status::invalid_argument(
+          fmt::format("the model has no input named '{}'", overrides.begin()->first)));
     std::vector<Shape> shapes;
     for (const Tensor& t : inputs) shapes.push_back(t.shape());
     if (Status st = s.prepare(shapes); !st.is_ok()) return report_error(st);
-    const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     for (int i = 0; i < o->warmup; ++i)
       if (auto r = s.run(inputs); !r.is_ok()) return report_error(r.status());
     if (o->profile) s.enable_profiling();
@@ -114,11 +125,13 @@ Action add_bench(CLI::App& app) {
     const double mn = *std::min_element(ms.begin(), ms.end());
     const double rss = peak_rss_mb();
     const PlanInfo pi = s.plan_info();
-    fmt::print("model      {}\nthreads    {}\nkernels    {}\nruns       {} (+{} warmup)\n", o->model, o->runtime.threads, o->runtime.kernels,
-               o->runs, o->warmup);
-    fmt::print("median     {:.3f} ms\np90        {:.3f} ms\nmin        {:.3f} ms\nload       {:.1f} ms\n", median, p90, mn, load_ms);
+    fmt::print("model      {}\nthreads    {}\nkernels    {}\nruns       {} (+{} warmup)\n", o->model,
+               o->runtime.threads, o->runtime.kernels, o->runs, o->warmup);
+    fmt::print("median     {:.3f} ms\np90        {:.3f} ms\nmin        {:.3f} ms\nload       {:.1f} ms\n",
+               median, p90, mn, load_ms);
     fmt::print("arena      {:.2f} MiB (without reuse {:.2f} MiB)\npeak RSS   {:.1f} MiB\n",
-               static_cast<double>(pi.arena_bytes) / 1048576.0, static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
+               static_cast<double>(pi.arena_bytes) / 1048576.0,
+               static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
     if (o->profile) {
       std::map<std::pair<std::string, std::string>, std::pair<double, int>> by_op;
       double total = 0;
@@ -134,9 +147,11 @@ Action add_bench(CLI::App& app) {
       std::sort(rows.rbegin(), rows.rend());
       fmt::print("profile (per run; {} runs)\n", o->runs);
       for (const auto& [sec, label] : rows)
-        fmt::print("  {} {:9.3f} ms {:5.1f}%\n", label, sec * 1e3 / o->runs, 100.0 * sec / std::max(total, 1e-12));
+        fmt::print("  {} {:9.3f} ms {:5.1f}%\n", label, sec * 1e3 / o->runs,
+                   100.0 * sec / std::max(total, 1e-12));
       auto nodes = s.profile();
-      std::sort(nodes.begin(), nodes.end(), [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
+      std::sort(nodes.begin(), nodes.end(),
+                [](const auto& a, const auto& b) { return a.seconds > b.seconds; });
       nodes.resize(std::min<size_t>(nodes.size(), 12));
       fmt::print("slowest nodes\n");
       for (const auto& t : nodes)
@@ -144,10 +159,25 @@ Action add_bench(CLI::App& app) {
                    100.0 * t.seconds / std::max(total, 1e-12));
     }
     if (o->json) {
-      nlohmann::json j = {{"model", o->model}, {"median_ms", median}, {"p90_ms", p90},   {"min_ms", mn},
-                          {"load_ms", load_ms}, {"peak_rss_mb", rss},  {"threads", o->runtime.threads}, {"runs", o->runs},
-                          {"kernels", o->runtime.kernels}, {"opt_level", o->runtime.opt_level}, {"arena_bytes", pi.arena_bytes}};
+      nlohmann::json j = {{"model", o->model},
+                          {"median_ms", median},
+                          {"p90_ms", p90},
+                          {"min_ms", mn},
+                          {"load_ms", load_ms},
+                          {"peak_rss_mb", rss},
+                          {"threads", o->runtime.threads},
+                          {"runs", o->runs},
+                          {"kernels", o->runtime.kernels},
+                          {"opt_level", o->runtime.opt_level},
+                          {"arena_bytes", pi.arena_bytes}};
       if (o->gap_us > 0) j["gap_us"] = o->gap_us;
+      if (o->profile) {  // every node in execution order, mean ms per run
+        nlohmann::json nodes = nlohmann::json::array();
+        for (const auto& t : s.profile())
+          nodes.push_back(
+              {{"node", t.node}, {"op", t.op}, {"kernel", t.kernel}, {"ms", t.seconds * 1e3 / o->runs}});
+        j["profile"] = nodes;
+      }
       fmt::print("{}\n", j.dump());
     }
     return 0;
