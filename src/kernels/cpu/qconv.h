@@ -23,7 +23,7 @@
 
 namespace verge {
 
-constexpr int kQConvMr = 6;   // output channels per tile (12 accumulators: MR x 2 pixel vectors)
+constexpr int kQConvMr = 8;   // output channels per tile (16 accumulators: MR x 2 pixel vectors)
 constexpr int kQConvPt = 32;  // output pixels per tile
 
 struct QRequant {
