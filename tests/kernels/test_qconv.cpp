@@ -80,7 +80,7 @@ void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t see
 
 TEST(QLinearConvVnni, TileAndTailShapes) {
   for (int64_t c : {1, 3, 4, 5, 16, 19})
-    for (int64_t m : {1, 5, 6, 7, 13, 32})
+    for (int64_t m : {1, 5, 6, 7, 8, 9, 13, 17, 32})
       for (int64_t k : {1, 3}) check_qconv({.c = c, .h = 7, .w = 5, .m = m, .k = k, .pad = k / 2});
   for (int64_t hw : {1, 2, 4, 6, 8, 11})  // 1 .. 121 pixels: partial and several 32-pixel tiles
     check_qconv({.c = 9, .h = hw, .w = hw + 1, .m = 11});

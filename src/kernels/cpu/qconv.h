@@ -38,12 +38,14 @@ struct QRequant {
 // grid (qconv.cpp) spans several output rows and drops the grid points past the row's end, so its
 // offsets differ per run (and may be negative: only the run's own bytes are written).
 struct QTileStore {
+  int width = kQConvPt;  // the tile's pixels: every run lies in [0, width); <= 16 computes one vector
   int runs = 0;
   int64_t offset[kQConvPt] = {};
   uint32_t lanes[kQConvPt] = {};
   // The first `pixels` pixels at y + p.
   static QTileStore contiguous(int pixels) {
     QTileStore st;
+    st.width = pixels;
     st.runs = 1;
     st.lanes[0] = pixels >= 32 ? ~0u : (1u << pixels) - 1;
     return st;
@@ -51,6 +53,8 @@ struct QTileStore {
 };
 
 // The requantized tile: pixel p of output channel r (< rows <= MR) at y + r * ldy + (its run's offset) + p.
+// A tile of at most 16 pixels (the last one of a plane, e.g. 169 = 5 x 32 + 9) computes only the panel's
+// first 16 pixels.
 void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
                            uint8_t* y, int64_t ldy, const QTileStore& store);
 

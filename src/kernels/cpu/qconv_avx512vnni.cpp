@@ -73,10 +73,50 @@ inline void store_runs(uint8_t* y, __m256i v, const QTileStore& st) {
                             st.lanes[s], v);
 }
 
+inline void store_runs(uint8_t* y, __m128i v, const QTileStore& st) {
+  if (st.runs == 1 && (st.lanes[0] & 0xFFFF) == 0xFFFF) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + st.offset[0]), v);
+    return;
+  }
+  for (int s = 0; s < st.runs; ++s)
+    _mm_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
+                         static_cast<__mmask16>(st.lanes[s]), v);
+}
+
+// The tile for at most 16 pixels: one pixel vector, MR accumulators.
+void qconv_tile16(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
+                  uint8_t* y, int64_t ldy, const QTileStore& store) {
+  constexpr int MR = kQConvMr;
+  __m512i acc[MR];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) acc[r] = _mm512_set1_epi32(rq.comp[r]);
+  for (int64_t k = 0; k < k4; ++k) {
+    const __m512i x0 = _mm512_loadu_si512(col + k * 128);
+    const int8_t* w = wpack + k * MR * 4;
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) dpbusd(acc[r], x0, broadcast_dword(w + r * 4));
+  }
+  const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(rq.y_zp));
+  const __m512 hi = requant_hi(rq.y_zp, rq.y_signed);
+#pragma GCC unroll 2
+  for (int r = 0; r < MR; r += 4) {
+    if (r >= rows) break;
+    const __m512i q = pack4(requant_f32(acc[r], _mm512_set1_ps(rq.scale[r]), hi),
+                            requant_f32(acc[r + 1], _mm512_set1_ps(rq.scale[r + 1]), hi),
+                            requant_f32(acc[r + 2], _mm512_set1_ps(rq.scale[r + 2]), hi),
+                            requant_f32(acc[r + 3], _mm512_set1_ps(rq.scale[r + 3]), hi), zp16, rq.y_signed);
+    store_runs(y + r * ldy, _mm512_castsi512_si128(q), store);
+    if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti32x4_epi32(q, 1), store);
+    if (r + 2 < rows) store_runs(y + (r + 2) * ldy, _mm512_extracti32x4_epi32(q, 2), store);
+    if (r + 3 < rows) store_runs(y + (r + 3) * ldy, _mm512_extracti32x4_epi32(q, 3), store);
+  }
+}
+
 }  // namespace
 
 void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
                            uint8_t* y, int64_t ldy, const QTileStore& store) {
+  if (store.width <= 16) return qconv_tile16(col, wpack, k4, rq, rows, y, ldy, store);
   constexpr int MR = kQConvMr;
   __m512i acc[MR][2];
 #pragma GCC unroll 8
