@@ -84,6 +84,12 @@ TEST(QLinearConvVnni, TileAndTailShapes) {
       for (int64_t k : {1, 3}) check_qconv({.c = c, .h = 7, .w = 5, .m = m, .k = k, .pad = k / 2});
   for (int64_t hw : {1, 2, 4, 6, 8, 11})  // 1 .. 121 pixels: partial and several 32-pixel tiles
     check_qconv({.c = 9, .h = hw, .w = hw + 1, .m = 11});
+  // Padded stride-1 planes whose grid wastes enough for compact (gathered) tiles: 13x13 (tail of 9),
+  // 9x5 with a 5x5 window, 7x7 with 17 pixels in the last tile; a 100-wide plane stays on the grid.
+  check_qconv({.c = 5, .h = 13, .w = 13, .m = 19, .k = 3, .pad = 1});
+  check_qconv({.c = 4, .h = 9, .w = 5, .m = 9, .k = 5, .pad = 2});
+  check_qconv({.c = 7, .h = 7, .w = 7, .m = 8, .k = 3, .pad = 1});
+  check_qconv({.c = 3, .h = 4, .w = 100, .m = 8, .k = 3, .pad = 1});
 }
 
 TEST(QLinearConvVnni, StridesPadsDilationsGroups) {

@@ -65,6 +65,10 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 // dst[p] = src[2p] for p < 32 (reads 64 bytes).
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
 
+// dst[p] = src[idx[p]] for p < 32, idx[p] < 128 (reads 128 bytes of src and 64 of idx). Needs
+// AVX512-VBMI (vpermt2b).
+void qconv_gather32_avx512vbmi(const uint8_t* src, const uint8_t* idx, uint8_t* dst);
+
 // Matrix-vector product for a 1x1 convolution on a 1x1 plane (a Gemm / MatMul classifier rewritten as
 // QLinearConv): "channels in lanes" instead of pixels, so one pixel does not fill a 32-pixel tile.
 // Packed weights: wpack[((b * k4) + q) * 64 + l * 4 + j] = W(16 * b + l, 4 * q + j) (0 past M or K); x4 holds

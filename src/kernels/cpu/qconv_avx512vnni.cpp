@@ -175,6 +175,13 @@ void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_
   }
 }
 
+__attribute__((target("avx512vbmi"))) void qconv_gather32_avx512vbmi(const uint8_t* src, const uint8_t* idx,
+                                                                     uint8_t* dst) {
+  const __m512i v = _mm512_permutex2var_epi8(_mm512_loadu_si512(src), _mm512_loadu_si512(idx),
+                                             _mm512_loadu_si512(src + 64));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_castsi512_si256(v));
+}
+
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src)));
 }
