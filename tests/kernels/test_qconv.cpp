@@ -92,6 +92,16 @@ TEST(QLinearConvVnni, TileAndTailShapes) {
   check_qconv({.c = 3, .h = 4, .w = 100, .m = 8, .k = 3, .pad = 1});
 }
 
+// Small planes with long reductions take the channels-in-lanes kernel (4 pixels x 64 channels): 7x7 with
+// a partial last channel block, 14x14 from a stride-2 grid, signed activations and outputs, batch 2.
+TEST(QLinearConvVnni, ChannelsInLanesSmallPlanes) {
+  check_qconv({.c = 48, .h = 7, .w = 7, .m = 64, .k = 3, .pad = 1});
+  check_qconv({.c = 48, .h = 7, .w = 7, .m = 120, .k = 3, .pad = 1});
+  check_qconv({.c = 44, .h = 28, .w = 28, .m = 64, .k = 3, .stride = 2, .pad = 1});
+  check_qconv(
+      {.n = 2, .c = 40, .h = 14, .w = 14, .m = 72, .k = 3, .pad = 1, .x_signed = true, .y_signed = true});
+}
+
 TEST(QLinearConvVnni, StridesPadsDilationsGroups) {
   for (int64_t k : {1, 3, 5, 7})
     for (int64_t stride : {1, 2})

@@ -36,6 +36,12 @@ struct VnniMicro {
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx512vnni(src, dst); }
   static bool can_gather() { return __builtin_cpu_supports("avx512vbmi"); }
+  static constexpr bool kLanes = true;
+  static void lanes(const uint8_t* col, const int8_t* w, int64_t k4, const int32_t* comp, const float* scale,
+                    int32_t y_zp, bool y_signed, const int* px, const int64_t* out, int channels, uint8_t* y,
+                    int64_t plane) {
+    qconv_lanes_avx512vnni(col, w, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+  }
   static void gather(const uint8_t* src, const uint8_t* idx, uint8_t* dst) {
     qconv_gather32_avx512vbmi(src, idx, dst);
   }
@@ -54,6 +60,9 @@ struct Avx2Micro {
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx2(src, dst); }
   static bool can_gather() { return false; }
+  static constexpr bool kLanes = false;
+  static void lanes(const uint8_t*, const int16_t*, int64_t, const int32_t*, const float*, int32_t, bool,
+                    const int*, const int64_t*, int, uint8_t*, int64_t) {}
   static void gather(const uint8_t*, const uint8_t*, uint8_t*) {}
   static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
                    int64_t ldy, const QTileStore& st) {
@@ -183,28 +192,53 @@ class QLinearConvTiles final : public Kernel {
 
     const int8_t* wd = c.constant(3)->data<int8_t>();
     const QConvConstants q(c);
-    pack_ = q.share<Packed>(c, Micro::kName, [&] {
-      const int64_t rows = group_ * mtiles_ * MR;
-      Packed pk;
-      pk.w.assign(static_cast<size_t>(rows * k4_ * G), 0);
-      pk.comp.assign(static_cast<size_t>(rows), 0);
-      pk.scale.assign(static_cast<size_t>(rows), 0.f);
-      for (int64_t gi = 0; gi < group_; ++gi)
-        for (int64_t mi = 0; mi < mg_; ++mi) {
-          const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
-          const int64_t row = (gi * mtiles_ + t) * MR + r;
-          WElem* tile = pk.w.data() + (gi * mtiles_ + t) * k4_ * MR * G;
+    // Channels in lanes (qconv_lanes_avx512vnni) where it wastes enough fewer lanes than the tiles (see
+    // lanes_gain). Its output is scattered byte by byte to the channel planes, which a short reduction
+    // does not pay for (resnet18's 1x1 downsample convs, K = 128 and 256: 13-27% slower; its 3x3 convs on
+    // 14x14 and 7x7, K >= 1152: 10-22% faster).
+    lanes_ = Micro::kLanes && group_ == 1 && k4_ >= kLanesMinK4 && lanes_gain() >= kLanesGain;
+    if (lanes_) {
+      pack_ = q.share<Packed>(c, "qlinearconv_avx512vnni_lanes", [&] {
+        const int64_t blocks = (m_ + 63) / 64 * 4;  // of 16 channels
+        Packed pk;
+        pk.w.assign(static_cast<size_t>(blocks * k4_ * 64), 0);
+        pk.comp.assign(static_cast<size_t>(blocks * 16), 0);
+        pk.scale.assign(static_cast<size_t>(blocks * 16), 0.f);
+        for (int64_t m = 0; m < m_; ++m) {
           int64_t sum = 0;
           for (int64_t k = 0; k < k_; ++k) {
             const int8_t v = wd[m * k_ + k];
-            tile[((k / G) * MR + r) * G + k % G] = v;
+            pk.w[static_cast<size_t>(((m / 16) * k4_ + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
             sum += v;
           }
-          pk.comp[static_cast<size_t>(row)] = q.comp(m, sum);
-          pk.scale[static_cast<size_t>(row)] = q.scale(m);
+          pk.comp[static_cast<size_t>(m)] = q.comp(m, sum);
+          pk.scale[static_cast<size_t>(m)] = q.scale(m);
         }
-      return pk;
-    });
+        return pk;
+      });
+    } else
+      pack_ = q.share<Packed>(c, Micro::kName, [&] {
+        const int64_t rows = group_ * mtiles_ * MR;
+        Packed pk;
+        pk.w.assign(static_cast<size_t>(rows * k4_ * G), 0);
+        pk.comp.assign(static_cast<size_t>(rows), 0);
+        pk.scale.assign(static_cast<size_t>(rows), 0.f);
+        for (int64_t gi = 0; gi < group_; ++gi)
+          for (int64_t mi = 0; mi < mg_; ++mi) {
+            const int64_t m = gi * mg_ + mi, t = mi / MR, r = mi % MR;
+            const int64_t row = (gi * mtiles_ + t) * MR + r;
+            WElem* tile = pk.w.data() + (gi * mtiles_ + t) * k4_ * MR * G;
+            int64_t sum = 0;
+            for (int64_t k = 0; k < k_; ++k) {
+              const int8_t v = wd[m * k_ + k];
+              tile[((k / G) * MR + r) * G + k % G] = v;
+              sum += v;
+            }
+            pk.comp[static_cast<size_t>(row)] = q.comp(m, sum);
+            pk.scale[static_cast<size_t>(row)] = q.scale(m);
+          }
+        return pk;
+      });
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
     busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
@@ -251,6 +285,10 @@ class QLinearConvTiles final : public Kernel {
           build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
         const int64_t plane = oh_ * ow_;
         uint8_t* yg = y + (n * m_ + gi * mg_) * plane;
+        if (lanes_) {
+          run_lanes(panel, p0, pixels, yg);
+          continue;
+        }
         // The tile's output runs: one per output row it touches (grid points past a row's end dropped).
         QTileStore st = QTileStore::contiguous(pixels);
         if (grid_ && !compact_ && gw_ != ow_) {
@@ -367,6 +405,52 @@ class QLinearConvTiles final : public Kernel {
     (void)pixels;
   }
 
+  // Useful fraction of the computed lanes, channels in lanes over tiles. Tiles: 32 pixels (grid points
+  // included), a last one of <= 16 counting half, times 8-channel tiles. Lanes: the tiles' output pixels
+  // rounded up to 4 per tile, times 64-channel blocks.
+  double lanes_gain() const {
+    double tile_lanes = 0, lane_pixels = 0;
+    for (int64_t t = 0; t < ptiles_; ++t) {
+      const int64_t pixels = std::min<int64_t>(PT, grid_q_ - t * PT);
+      tile_lanes += t == ptiles_ - 1 && pixels <= 16 ? 16 : PT;
+      int64_t valid = 0;
+      for (int64_t p = 0; p < pixels; ++p) valid += !grid_ || compact_ || (t * PT + p) % gw_ < ow_;
+      lane_pixels += static_cast<double>((valid + 3) / 4 * 4);
+    }
+    const double out = static_cast<double>(oh_ * ow_), m = static_cast<double>(mg_);
+    const double tiles = out / tile_lanes * m / static_cast<double>(mtiles_ * MR);
+    const double lanes = out / lane_pixels * m / static_cast<double>((mg_ + 63) / 64 * 64);
+    return lanes / tiles;
+  }
+
+  // The channels-in-lanes path for one built panel: its pixels that are output pixels, 4 at a time (the
+  // last group repeats a pixel and stores it once), times every block of 64 output channels.
+  void run_lanes(const Elem* panel, int64_t p0, int pixels, uint8_t* yg) const {
+    int px[PT + 3];
+    int64_t out[PT + 3];
+    int valid = 0;
+    for (int p = 0; p < pixels; ++p) {
+      const int64_t q = p0 + p;
+      if (grid_ && !compact_ && gw_ != ow_) {
+        if (q % gw_ >= ow_) continue;
+        out[valid] = (q / gw_) * ow_ + q % gw_;
+      } else {
+        out[valid] = q;
+      }
+      px[valid++] = p;
+    }
+    if (valid == 0) return;
+    for (int i = valid; i % 4 != 0; ++i) px[i] = px[valid - 1], out[i] = -1;
+    const int64_t plane = oh_ * ow_;
+    for (int64_t m0 = 0; m0 < m_; m0 += 64) {
+      const int channels = static_cast<int>(std::min<int64_t>(64, m_ - m0));
+      for (int i = 0; i < valid; i += 4)
+        Micro::lanes(reinterpret_cast<const uint8_t*>(panel), pack_->w.data() + m0 * k4_ * G, k4_,
+                     pack_->comp.data() + m0, pack_->scale.data() + m0, rq_base_.y_zp, rq_base_.y_signed,
+                     px + i, out + i, channels, yg + m0 * plane, plane);
+    }
+  }
+
   // Compact panel of tile t (see prepare): row k gathered from 128 bytes at the padded group input +
   // koff[k] + q0[t] (the padded copy has 192 bytes of slack after its last plane).
   void build_panel_compact(const uint8_t* xg, int64_t t, Elem* panel) const {
@@ -407,7 +491,9 @@ class QLinearConvTiles final : public Kernel {
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, m_ = 0, kh_ = 0, kw_ = 0, group_ = 1, cg_ = 0, mg_ = 0;
   int64_t sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
   int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1;
-  bool grid_ = false, copy_ = false, compact_ = false;
+  static constexpr double kLanesGain = 1.08;
+  static constexpr int64_t kLanesMinK4 = 96;
+  bool grid_ = false, copy_ = false, compact_ = false, lanes_ = false;
   std::vector<uint8_t> gather_idx_;  // compact tiles: per tile 64 permute indices (32 used)
   std::vector<int64_t> gather_q0_;   // compact tiles: per tile the padded-plane offset of its first pixel
   int64_t gs_ = 0, gw_ = 0;
