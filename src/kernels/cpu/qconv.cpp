@@ -109,6 +109,24 @@ struct QConvConstants {
   const Tensor* bias;  // nullptr when absent
 };
 
+// Weights with output channels in lanes (the layout of qgemv_avx512vnni and qconv_lanes_avx512vnni):
+// pk.w[((m / 16) * k4 + k / 4) * 64 + (m % 16) * 4 + k % 4] = W(m, k) and pk.comp / pk.scale[m] for m < M;
+// the caller sizes the vectors (zeros past M and K stay zero).
+template <class Packed>
+void pack_channels_in_lanes(const int8_t* wd, int64_t m_count, int64_t k_count, int64_t k4,
+                            const QConvConstants& q, Packed& pk) {
+  for (int64_t m = 0; m < m_count; ++m) {
+    int64_t sum = 0;
+    for (int64_t k = 0; k < k_count; ++k) {
+      const int8_t v = wd[m * k_count + k];
+      pk.w[static_cast<size_t>(((m / 16) * k4 + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
+      sum += v;
+    }
+    pk.comp[static_cast<size_t>(m)] = q.comp(m, sum);
+    pk.scale[static_cast<size_t>(m)] = q.scale(m);
+  }
+}
+
 template <class Micro>
 class QLinearConvTiles final : public Kernel {
   static constexpr int G = Micro::G, MR = Micro::MR;
@@ -204,16 +222,7 @@ class QLinearConvTiles final : public Kernel {
         pk.w.assign(static_cast<size_t>(blocks * k4_ * 64), 0);
         pk.comp.assign(static_cast<size_t>(blocks * 16), 0);
         pk.scale.assign(static_cast<size_t>(blocks * 16), 0.f);
-        for (int64_t m = 0; m < m_; ++m) {
-          int64_t sum = 0;
-          for (int64_t k = 0; k < k_; ++k) {
-            const int8_t v = wd[m * k_ + k];
-            pk.w[static_cast<size_t>(((m / 16) * k4_ + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
-            sum += v;
-          }
-          pk.comp[static_cast<size_t>(m)] = q.comp(m, sum);
-          pk.scale[static_cast<size_t>(m)] = q.scale(m);
-        }
+        pack_channels_in_lanes(wd, m_, k_, k4_, q, pk);
         return pk;
       });
     } else
@@ -280,7 +289,7 @@ class QLinearConvTiles final : public Kernel {
         if (compact_)
           build_panel_compact(x + (n * c_ + gi * cg_) * hp_ * wp_, pt, panel);
         else if (grid_)
-          build_panel_grid(x + (n * c_ + gi * cg_) * hp_ * wp_, x_end, p0, pixels, panel);
+          build_panel_grid(x + (n * c_ + gi * cg_) * hp_ * wp_, x_end, p0, panel);
         else
           build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
         const int64_t plane = oh_ * ow_;
@@ -374,8 +383,10 @@ class QLinearConvTiles final : public Kernel {
   // Storage row of padded row r (stride 2: even rows first, then odd rows).
   int64_t padded_row(int64_t r) const { return gs_ == 2 ? (r % 2) * (hp_ / 2) + r / 2 : r; }
 
-  // Stride-1 panel from the padded grid (see prepare): rows are pointers into the (padded) input.
-  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, int pixels, Elem* panel) const {
+  // The panel of one tile: row(k, buf) gives reduction index k's 32 bytes (a pointer into the input, or
+  // into buf after writing them there); G rows at a time are interleaved, rows past K are x_zp.
+  template <class Row>
+  void build_panel_rows(Elem* panel, Row&& row) const {
     uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
     uint8_t* pad_row = bufs + 4 * 64;
     std::memset(pad_row, x_zp_, PT);
@@ -383,26 +394,27 @@ class QLinearConvTiles final : public Kernel {
       const uint8_t* r[G];
       for (int j = 0; j < G; ++j) {
         const int64_t k = k4 * G + j;
-        if (k >= k_) {
-          r[j] = pad_row;
-          continue;
-        }
-        const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
-        if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
-          Micro::even_bytes(src, bufs + j * 64);
-          r[j] = bufs + j * 64;
-        } else if (src + PT <= x_end) {
-          r[j] = src;
-        } else {  // the end of the input: valid pixels are inside, the rest of the tile is dropped
-          const int64_t avail = std::max<int64_t>(0, x_end - src);
-          std::memcpy(bufs + j * 64, src, static_cast<size_t>(std::min<int64_t>(avail, PT)));
-          std::memset(bufs + j * 64 + avail, x_zp_, static_cast<size_t>(PT - std::min<int64_t>(avail, PT)));
-          r[j] = bufs + j * 64;
-        }
+        r[j] = k < k_ ? row(k, bufs + j * 64) : pad_row;
       }
       Micro::interleave(r, flip_, panel + k4 * G * PT);
     }
-    (void)pixels;
+  }
+
+  // Panel from the padded grid (see prepare): rows are pointers into the (padded) input.
+  void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, Elem* panel) const {
+    build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
+      const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
+      if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
+        Micro::even_bytes(src, buf);
+        return buf;
+      }
+      if (src + PT <= x_end) return src;
+      // The end of the input: valid pixels are inside, the rest of the tile is dropped.
+      const int64_t avail = std::clamp<int64_t>(x_end - src, 0, PT);
+      std::memcpy(buf, src, static_cast<size_t>(avail));
+      std::memset(buf + avail, x_zp_, static_cast<size_t>(PT - avail));
+      return buf;
+    });
   }
 
   // Useful fraction of the computed lanes, channels in lanes over tiles. Tiles: 32 pixels (grid points
@@ -454,38 +466,16 @@ class QLinearConvTiles final : public Kernel {
   // Compact panel of tile t (see prepare): row k gathered from 128 bytes at the padded group input +
   // koff[k] + q0[t] (the padded copy has 192 bytes of slack after its last plane).
   void build_panel_compact(const uint8_t* xg, int64_t t, Elem* panel) const {
-    uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
-    uint8_t* pad_row = bufs + 4 * 64;
-    std::memset(pad_row, x_zp_, PT);
     const uint8_t* idx = gather_idx_.data() + t * 64;
     const uint8_t* base = xg + gather_q0_[static_cast<size_t>(t)];
-    for (int64_t k4 = 0; k4 < k4_; ++k4) {
-      const uint8_t* r[G];
-      for (int j = 0; j < G; ++j) {
-        const int64_t k = k4 * G + j;
-        if (k >= k_) {
-          r[j] = pad_row;
-          continue;
-        }
-        Micro::gather(base + koff_[static_cast<size_t>(k)], idx, bufs + j * 64);
-        r[j] = bufs + j * 64;
-      }
-      Micro::interleave(r, flip_, panel + k4 * G * PT);
-    }
+    build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
+      Micro::gather(base + koff_[static_cast<size_t>(k)], idx, buf);
+      return buf;
+    });
   }
 
   void build_panel(const uint8_t* xg, int64_t p0, int pixels, Elem* panel) const {
-    uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
-    uint8_t* pad_row = bufs + 4 * 64;
-    std::memset(pad_row, x_zp_, PT);
-    for (int64_t k4 = 0; k4 < k4_; ++k4) {
-      const uint8_t* r[G];
-      for (int j = 0; j < G; ++j) {
-        const int64_t k = k4 * G + j;
-        r[j] = k < k_ ? build_row(xg, k, p0, pixels, bufs + j * 64) : pad_row;
-      }
-      Micro::interleave(r, flip_, panel + k4 * G * PT);
-    }
+    build_panel_rows(panel, [&](int64_t k, uint8_t* buf) { return build_row(xg, k, p0, pixels, buf); });
   }
 
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, m_ = 0, kh_ = 0, kw_ = 0, group_ = 1, cg_ = 0, mg_ = 0;
@@ -528,16 +518,7 @@ class QGemvVnni final : public Kernel {
       pk.w.assign(static_cast<size_t>(blocks * k4_ * 64), 0);
       pk.comp.assign(static_cast<size_t>(m_), 0);
       pk.scale.assign(static_cast<size_t>(m_), 0.f);
-      for (int64_t m = 0; m < m_; ++m) {
-        int64_t sum = 0;
-        for (int64_t k = 0; k < k_; ++k) {
-          const int8_t v = wd[m * k_ + k];
-          pk.w[static_cast<size_t>(((m / 16) * k4_ + k / 4) * 64 + (m % 16) * 4 + k % 4)] = v;
-          sum += v;
-        }
-        pk.comp[static_cast<size_t>(m)] = q.comp(m, sum);
-        pk.scale[static_cast<size_t>(m)] = q.scale(m);
-      }
+      pack_channels_in_lanes(wd, m_, k_, k4_, q, pk);
       return pk;
     });
     c.request_scratch(static_cast<size_t>(k4_ * 4 + 64));
