@@ -6,6 +6,11 @@ a separate process measuring the median of RUNS inferences after warm-up. Report
 of the round medians. Ratio = ORT_ms / Verge_ms (> 1: Verge is faster). Prints one JSON line per
 (model, threads) and a markdown table; --json-out writes all results.
 
+Multi-threaded rounds are also tagged by vCPU placement (docs/performance.md, "2-thread placement"): the
+cross-CPU round trip is probed before Verge's run, around its timed runs and after ORT's run; a round is
+`near` when every probe is below --far-ns, `far` when every probe is at or above it, `mixed` otherwise,
+and each result carries the medians and ratio per placement.
+
 usage: bench/compare_ort.py [--models DIR] [--names a,b] [--threads 1,2] [--rounds 3] [--runs 20]
                             [--verge build/verge] [--json-out FILE] [-- extra verge bench args]
 """
@@ -45,6 +50,8 @@ def main():
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--verge", default=os.path.join(REPO, "build", "verge"))
     ap.add_argument("--json-out")
+    ap.add_argument("--far-ns", type=float, default=150.0,
+                    help="cross-CPU round trip at or above which a round counts as far placement")
     ap.add_argument("extra", nargs="*", help="extra arguments for `verge bench`")
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
@@ -53,10 +60,17 @@ def main():
     for name in a.names.split(","):
         model = os.path.join(a.models, name, "model.onnx") if os.path.isdir(os.path.join(a.models, name)) else name
         for t in [int(x) for x in a.threads.split(",")]:
-            v, o = [], []
+            v, o, placement = [], [], []
             for _ in range(a.rounds):
+                probes = [run([a.verge, "sysinfo", "--json"]).get("core_rtt_ns")] if t >= 2 else []
                 v.append(run([a.verge, "bench", model, "--threads", str(t), "--runs", str(a.runs), "--json"] + a.extra))
                 o.append(run(["node", os.path.join(HERE, "ort_bench.js"), model, "--threads", str(t), "--runs", str(a.runs)]))
+                if t >= 2:
+                    probes += v[-1].get("core_rtt_ns", []) + [run([a.verge, "sysinfo", "--json"]).get("core_rtt_ns")]
+                    probes = [p for p in probes if p is not None]
+                    far = [p >= a.far_ns for p in probes]
+                    placement.append({"probes_ns": [round(p) for p in probes],
+                                      "class": "far" if probes and all(far) else "near" if not any(far) else "mixed"})
             med = lambda rs, k: statistics.median(r[k] for r in rs)
             r = {"model": os.path.basename(os.path.dirname(model)) if model.endswith("model.onnx") else model,
                  "threads": t, "verge_ms": med(v, "median_ms"), "ort_ms": med(o, "median_ms"),
@@ -64,14 +78,25 @@ def main():
                  "verge_rss_mb": med(v, "peak_rss_mb"), "ort_rss_mb": med(o, "peak_rss_mb"),
                  "ort_node_baseline_rss_mb": med(o, "node_baseline_rss_mb"), "rounds": a.rounds, "runs": a.runs}
             r["ratio"] = r["ort_ms"] / r["verge_ms"]
+            if placement:
+                r["placement"] = placement
+                for cls in ("near", "far", "mixed"):
+                    idx = [i for i, p in enumerate(placement) if p["class"] == cls]
+                    if idx:
+                        vm = statistics.median(v[i]["median_ms"] for i in idx)
+                        om = statistics.median(o[i]["median_ms"] for i in idx)
+                        r[cls] = {"rounds": len(idx), "verge_ms": vm, "ort_ms": om, "ratio": om / vm}
             results.append(r)
             print(json.dumps(r), flush=True)
     geo = math.exp(sum(math.log(r["ratio"]) for r in results) / len(results))
     print()
-    print("| model | threads | Verge ms | ORT ms | ORT/Verge | Verge load ms | ORT load ms | Verge RSS MiB | ORT RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | threads | Verge ms | ORT ms | ORT/Verge | near: rounds, ratio | far: rounds, ratio "
+          "| Verge load ms | ORT load ms | Verge RSS MiB | ORT RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    cell = lambda r, cls: f"{r[cls]['rounds']}, {r[cls]['ratio']:.2f}" if cls in r else "-"
     for r in results:
         print(f"| {r['model']} | {r['threads']} | {r['verge_ms']:.2f} | {r['ort_ms']:.2f} | {r['ratio']:.2f} | "
+              f"{cell(r, 'near')} | {cell(r, 'far')} | "
               f"{r['verge_load_ms']:.0f} | {r['ort_load_ms']:.0f} | {r['verge_rss_mb']:.0f} | {r['ort_rss_mb']:.0f} |")
     print(f"\ngeometric mean ORT/Verge over {len(results)}: {geo:.3f}")
     if a.json_out:

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/core_latency.h"
 #include "core/thread_pool.h"
 #include "io/file.h"
 #include "io/idx.h"
@@ -36,12 +37,12 @@ TEST(Core, Float16RoundTripsEveryValue) {
 }
 
 TEST(Core, Float16RoundsToNearestEven) {
-  EXPECT_EQ(float(float16_t(1.0f + 1.0f / 2048)), 1.0f);           // halfway: even (down)
+  EXPECT_EQ(float(float16_t(1.0f + 1.0f / 2048)), 1.0f);                // halfway: even (down)
   EXPECT_EQ(float(float16_t(1.0f + 3.0f / 2048)), 1.0f + 2.0f / 1024);  // halfway: even (up)
-  EXPECT_EQ(float(float16_t(65520.f)), INFINITY);                   // rounds past the max
+  EXPECT_EQ(float(float16_t(65520.f)), INFINITY);                       // rounds past the max
   EXPECT_EQ(float(float16_t(65519.f)), 65504.f);
-  EXPECT_EQ(float(float16_t(5.96046448e-08f)), 5.96046448e-08f);    // smallest subnormal
-  EXPECT_EQ(float(float16_t(2.98e-08f)), 0.f);                     // below half of it
+  EXPECT_EQ(float(float16_t(5.96046448e-08f)), 5.96046448e-08f);  // smallest subnormal
+  EXPECT_EQ(float(float16_t(2.98e-08f)), 0.f);                    // below half of it
   EXPECT_TRUE(std::isnan(float(float16_t(NAN))));
 }
 
@@ -66,8 +67,8 @@ TEST(Core, AllocateRejectsOverflow) {
 
 TEST(Core, NpyRoundTrip) {
   const std::string path = (std::filesystem::temp_directory_path() / "verge_core_test.npy").string();
-  for (const Tensor& t : {test::F({2, 3}, {1, 2, 3, 4, 5, 6}), test::I64({4}, {1, -2, 3, -4}), test::B({}, {true}),
-                          test::H({2}, {0.5f, -2.f}), test::U8({0, 3}, {})}) {
+  for (const Tensor& t : {test::F({2, 3}, {1, 2, 3, 4, 5, 6}), test::I64({4}, {1, -2, 3, -4}),
+                          test::B({}, {true}), test::H({2}, {0.5f, -2.f}), test::U8({0, 3}, {})}) {
     ASSERT_TRUE(write_npy(t, path).is_ok());
     auto r = read_npy(path);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
@@ -85,7 +86,8 @@ TEST(Core, NpyRejectsCorruptFiles) {
   bad_dtype.replace(bad_dtype.find("<f4"), 3, "<c8");
   auto r = parse_npy(bad_dtype, "x.npy");
   ASSERT_FALSE(r.is_ok());
-  EXPECT_NE(r.status().message().find("unsupported .npy dtype '<c8'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("unsupported .npy dtype '<c8'"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(Core, IdxDatasetLoads) {
@@ -103,6 +105,33 @@ TEST(Core, IdxDatasetLoads) {
 
 TEST(Core, SanitizeFileName) { EXPECT_EQ(sanitize_file_name("out:0/logits v2"), "out_0_logits_v2"); }
 
+TEST(CoreLatency, MeasuresTwoDistinctCpusAndNeedsTwo) {
+  cpu_set_t mask;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mask), &mask), 0);
+  if (CPU_COUNT(&mask) >= 2) {
+    auto rtt = measure_core_round_trip(2000);
+    ASSERT_TRUE(rtt.has_value());
+    EXPECT_NE(rtt->cpu_a, rtt->cpu_b);
+    EXPECT_TRUE(CPU_ISSET(rtt->cpu_a, &mask) && CPU_ISSET(rtt->cpu_b, &mask));
+    EXPECT_GT(rtt->ns, 0.0);
+  }
+  // A thread confined to one CPU has no pair to measure (and must not spin two threads on one CPU).
+  std::optional<CoreRoundTrip> single;
+  std::thread t([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &mask)) {
+        CPU_SET(c, &one);
+        break;
+      }
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    single = measure_core_round_trip(2000);
+  });
+  t.join();
+  EXPECT_FALSE(single.has_value());
+}
+
 TEST(ThreadPool, CoversRangeExactlyOnce) {
   for (int threads : {1, 2, 4}) {
     ThreadPool pool(threads);
@@ -111,7 +140,8 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
       pool.parallel_for(n, 16, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
       });
-      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n=" << n << " i=" << i;
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n=" << n << " i=" << i;
     }
   }
 }

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "core/core_latency.h"
 #include "core/dispatch.h"
 #include "verge/session.h"
 
@@ -111,6 +112,10 @@ Action add_bench(CLI::App& app) {
     for (int i = 0; i < o->warmup; ++i)
       if (auto r = s.run(inputs); !r.is_ok()) return report_error(r.status());
     if (o->profile) s.enable_profiling();
+    // Multi-threaded latency depends on where the host placed the vCPUs (core/core_latency.h): record
+    // the cross-CPU round trip just before and just after the timed runs.
+    std::optional<CoreRoundTrip> rtt_before, rtt_after;
+    if (o->runtime.threads >= 2) rtt_before = measure_core_round_trip();
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(o->runs));
     for (int i = 0; i < o->runs; ++i) {
@@ -121,6 +126,7 @@ Action add_bench(CLI::App& app) {
       if (!r.is_ok()) return report_error(r.status());
       ms.push_back(std::chrono::duration<double, std::milli>(b - a).count());
     }
+    if (o->runtime.threads >= 2) rtt_after = measure_core_round_trip();
     const double median = percentile(ms, 0.5), p90 = percentile(ms, 0.9);
     const double mn = *std::min_element(ms.begin(), ms.end());
     const double rss = peak_rss_mb();
@@ -132,6 +138,9 @@ Action add_bench(CLI::App& app) {
     fmt::print("arena      {:.2f} MiB (without reuse {:.2f} MiB)\npeak RSS   {:.1f} MiB\n",
                static_cast<double>(pi.arena_bytes) / 1048576.0,
                static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
+    if (rtt_before && rtt_after)
+      fmt::print("core RTT   {:.0f} ns before, {:.0f} ns after (cpu{} <-> cpu{})\n", rtt_before->ns,
+                 rtt_after->ns, rtt_before->cpu_a, rtt_before->cpu_b);
     if (o->profile) {
       std::map<std::pair<std::string, std::string>, std::pair<double, int>> by_op;
       double total = 0;
@@ -171,6 +180,7 @@ Action add_bench(CLI::App& app) {
                           {"opt_level", o->runtime.opt_level},
                           {"arena_bytes", pi.arena_bytes}};
       if (o->gap_us > 0) j["gap_us"] = o->gap_us;
+      if (rtt_before && rtt_after) j["core_rtt_ns"] = {rtt_before->ns, rtt_after->ns};
       if (o->profile) {  // every node in execution order, mean ms per run
         nlohmann::json nodes = nlohmann::json::array();
         for (const auto& t : s.profile())

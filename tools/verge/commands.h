@@ -34,6 +34,7 @@ Action add_infer(CLI::App& app);
 Result<std::string> read_token_file(const std::string& path);
 Action add_quantize(CLI::App& app);
 Action add_prune(CLI::App& app);
+Action add_sysinfo(CLI::App& app);
 
 // --threads / --kernels / --opt-level, shared by every command that runs a model.
 struct RuntimeFlags {

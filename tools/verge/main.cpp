@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   add(verge::cli::add_infer);
   add(verge::cli::add_quantize);
   add(verge::cli::add_prune);
+  add(verge::cli::add_sysinfo);
   CLI11_PARSE(app, argc, argv);
   for (auto& [sub, action] : actions)
     if (sub->parsed()) return action();
