@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "io/npy.h"
 #include "op_test.h"
@@ -92,6 +93,22 @@ TEST(Cli, BenchJsonLastLine) {
   EXPECT_EQ(j["runs"], 3);
   EXPECT_EQ(j["threads"], 1);
   EXPECT_GT(j["median_ms"].get<double>(), 0.0);
+}
+
+TEST(Cli, TwoThreadBenchAndSysinfoReportCoreRoundTrip) {
+  Output r = verge_cli("bench " + kModel + " --warmup 1 --runs 3 --threads 2 --json --shape image=1x1x28x28");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(last_line(r.out));
+  if (std::thread::hardware_concurrency() >= 2) {  // the probe needs two usable CPUs
+    ASSERT_TRUE(j.contains("core_rtt_ns")) << r.out;
+    ASSERT_EQ(j["core_rtt_ns"].size(), 2u);
+    EXPECT_GT(j["core_rtt_ns"][0].get<double>(), 0.0);
+  }
+  Output s = verge_cli("sysinfo --json");
+  ASSERT_EQ(s.code, 0) << s.out;
+  auto k = nlohmann::json::parse(last_line(s.out));
+  for (const char* key : {"cpu", "isa", "cpus"}) EXPECT_TRUE(k.contains(key)) << key;
+  EXPECT_GE(k["cpus"].get<int>(), 1);
 }
 
 TEST(Cli, ConformanceOutputFormat) {
