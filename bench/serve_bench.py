@@ -12,14 +12,19 @@ throughput  For each of `batching off` and `batching on`, a fresh `verge serve` 
 
 overhead    What one binary-REST inference adds over running the model in-process: rounds alternating
             `verge bench MODEL --threads T --runs R` (median of R in-process runs) and wrk with ONE
-            connection for --overhead-seconds against a server with one instance of T threads and no
-            batching (median of its latency histogram). The added latency is the difference of the medians
+            connection for --overhead-seconds against a fresh server (started for the round, warmed up
+            for 1 s) with one instance of T threads and no batching (median of its latency histogram). The added latency is the difference of the medians
             of the per-round medians; also recorded: the median of the per-round differences (less
-            sensitive to load that drifts between rounds).
+            sensitive to load that drifts between rounds). Each round is tagged by vCPU placement: the
+            cross-CPU round trip (`verge sysinfo`) probed before and after it is below --far-ns in both
+            (`near`), at or above it in both (`far`) or neither (`mixed`); the added latency is also
+            reported per placement (the request body crosses from wrk's CPU to the server's: ~60 us near,
+            ~350 us far for 602 KB; docs/performance.md, "2-thread placement").
 
 Usage: bench/serve_bench.py [--verge build/verge] [--arch resnet18 | --model M.onnx]
                             [--duration 60] [--connections 8] [--out docs/results/serve_resnet18.json]
                             [--skip-throughput | --skip-overhead] [--rounds 5] [--also-verge OLD/verge]
+                            [--also-serve-args '--http-threads 4']
 The machine should be otherwise idle: these are latency measurements.
 """
 
@@ -112,9 +117,10 @@ def make_repository(root, model, config):
 
 
 class Server:
-  def __init__(self, verge, repo):
+  def __init__(self, verge, repo, extra=()):
     self.proc = subprocess.Popen(
-        [verge, "serve", "--model-repository", repo, "--http-port", "0", "--grpc-port", "-1", "--metrics-port", "0"],
+        [verge, "serve", "--model-repository", repo, "--http-port", "0", "--grpc-port", "-1", "--metrics-port", "0",
+         *extra],
         stderr=subprocess.PIPE, text=True)
     self.url = self.metrics = None
     deadline = time.time() + 120
@@ -203,27 +209,45 @@ def throughput(args, tmp, script, body, header_len):
 def overhead(args, tmp, script, body, header_len, shape):
   repo = os.path.join(tmp, "overhead")
   make_repository(repo, args.model, f"max_batch_size: 0\ninstance_group [{{ count: 1 }}]\nthreads: {args.threads}\n")
-  server = Server(args.verge, repo)
-  other = Server(args.also_verge, repo) if args.also_verge else None
+  also = args.also_verge or args.also_serve_args is not None
+  servers = [(args.verge, []), (args.also_verge or args.verge, (args.also_serve_args or "").split())]
+  if not also:
+    servers = servers[:1]
   shape_arg = "x".join(str(d) for d in shape)
-  in_process, rest, rest_other = [], [], []
-  try:
-    run_wrk(server.url, script, body, header_len, 1, 2)
-    if other:
-      run_wrk(other.url, script, body, header_len, 1, 2)
-    for _ in range(args.rounds):
-      out = subprocess.run([args.verge, "bench", args.model, "--threads", str(args.threads), "--runs",
-                            str(args.bench_runs), "--warmup", "5", "--json"],
-                           check=True, capture_output=True, text=True).stdout
-      in_process.append(json.loads(out.strip().splitlines()[-1])["median_ms"])
-      rest.append(run_wrk(server.url, script, body, header_len, 1, args.overhead_seconds)["latency_ms"]["p50"])
-      if other:
-        rest_other.append(
-            run_wrk(other.url, script, body, header_len, 1, args.overhead_seconds)["latency_ms"]["p50"])
-  finally:
-    server.stop()
-    if other:
-      other.stop()
+  in_process, rest, rest_other, placement = [], [], [], []
+
+  def probe():
+    out = subprocess.run([args.verge, "sysinfo", "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1]).get("core_rtt_ns")
+
+  def measure_fresh_server(verge, extra):
+    # A fresh process per round, as `verge bench` is: how fast a process runs the model varies from
+    # process to process with where its weights land in physical memory (docs/performance.md), and one
+    # long-lived server would sample that only once.
+    srv = Server(verge, repo, extra)
+    try:
+      run_wrk(srv.url, script, body, header_len, 1, 1)
+      return run_wrk(srv.url, script, body, header_len, 1, args.overhead_seconds)["latency_ms"]["p50"]
+    finally:
+      srv.stop()
+
+  for r in range(args.rounds):
+    before = probe()
+    out = subprocess.run([args.verge, "bench", args.model, "--threads", str(args.threads), "--runs",
+                          str(args.bench_runs), "--warmup", "5", "--json"],
+                         check=True, capture_output=True, text=True).stdout
+    in_process.append(json.loads(out.strip().splitlines()[-1])["median_ms"])
+    # Both servers in every round, which goes first alternating (load that drifts hits both alike).
+    order = list(zip(servers, [rest, rest_other]))
+    for (verge, extra), into in (order if r % 2 == 0 else order[::-1]):
+      into.append(measure_fresh_server(verge, extra))
+    probes = [p for p in (before, probe()) if p is not None]
+    far = [p >= args.far_ns for p in probes]
+    placement.append({"probes_ns": [round(p) for p in probes],
+                      "class": "far" if probes and all(far) else "near" if not any(far) else "mixed"})
+    print(f"round {r}: in-process {in_process[-1]:.3f} ms, REST p50 "
+          + ", ".join(f"{x[-1]:.3f}" for x in (rest, rest_other) if x) + f" ms, placement {placement[-1]}",
+          file=sys.stderr)
   ip, rp = statistics.median(in_process), statistics.median(rest)
   paired = statistics.median(r - i for i, r in zip(in_process, rest))
   print(f"overhead: in-process median {ip:.3f} ms, binary REST p50 {rp:.3f} ms, added {rp - ip:.3f} ms "
@@ -231,13 +255,24 @@ def overhead(args, tmp, script, body, header_len, shape):
   result = {"threads": args.threads, "input_shape": shape_arg, "rounds": args.rounds,
             "bench_runs": args.bench_runs, "overhead_seconds": args.overhead_seconds,
             "in_process_median_ms": in_process, "rest_p50_ms": rest,
-            "in_process_ms": ip, "rest_ms": rp, "added_ms": rp - ip, "added_paired_median_ms": paired}
-  if other:
+            "in_process_ms": ip, "rest_ms": rp, "added_ms": rp - ip, "added_paired_median_ms": paired,
+            "placement": placement}
+  for cls in ("near", "far", "mixed"):
+    idx = [i for i, p in enumerate(placement) if p["class"] == cls]
+    if idx:
+      cip = statistics.median(in_process[i] for i in idx)
+      crp = statistics.median(rest[i] for i in idx)
+      result[cls] = {"rounds": len(idx), "in_process_ms": cip, "rest_ms": crp, "added_ms": crp - cip,
+                     "added_paired_median_ms": statistics.median(rest[i] - in_process[i] for i in idx)}
+      print(f"overhead ({cls} placement, {len(idx)} rounds): added {crp - cip:.3f} ms "
+            f"(paired {result[cls]['added_paired_median_ms']:.3f} ms)", file=sys.stderr)
+  if also:
     op = statistics.median(rest_other)
     other_paired = statistics.median(r - i for i, r in zip(in_process, rest_other))
-    print(f"overhead of {args.also_verge}: binary REST p50 {op:.3f} ms, added {op - ip:.3f} ms "
+    print(f"overhead of {args.also_verge or args.verge} {args.also_serve_args or ''}: binary REST p50 {op:.3f} ms, added {op - ip:.3f} ms "
           f"(median of per-round differences {other_paired:.3f} ms)", file=sys.stderr)
-    result["also"] = {"verge": os.path.abspath(args.also_verge), "rest_p50_ms": rest_other, "rest_ms": op,
+    result["also"] = {"verge": os.path.abspath(args.also_verge or args.verge),
+                      "serve_args": args.also_serve_args or "", "rest_p50_ms": rest_other, "rest_ms": op,
                       "added_ms": op - ip, "added_paired_median_ms": other_paired}
   return result
 
@@ -260,7 +295,11 @@ def main():
   p.add_argument("--skip-throughput", action="store_true")
   p.add_argument("--skip-overhead", action="store_true")
   p.add_argument("--also-verge", help="overhead only: a second server from this binary (e.g. an older build), "
-                 "measured in the same rounds, after the first")
+                 "measured in the same rounds (which goes first alternates)")
+  p.add_argument("--also-serve-args", help="overhead only: a second server with these extra `verge serve` "
+                 "arguments (e.g. '--http-threads 4'), measured in the same rounds (which goes first alternates)")
+  p.add_argument("--far-ns", type=float, default=150.0,
+                 help="cross-CPU round trip at or above which a round counts as far placement")
   p.add_argument("--out", help="also write the JSON here")
   args = p.parse_args()
 
