@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/dispatch.h"
+#include "core/memory.h"
 
 namespace verge {
 
@@ -47,7 +48,7 @@ Result<Shape> parse_shape(std::string_view text) {
 
 namespace {
 struct AlignedFree {
-  void operator()(void* p) const { std::free(p); }
+  void operator()(void* p) const { free_aligned(p); }
 };
 constexpr size_t kAlignment = 64;
 constexpr int64_t kMaxTensorBytes = int64_t{1} << 40;
@@ -67,7 +68,7 @@ Result<Tensor> Tensor::allocate(DType dtype, Shape shape) {
   if (bytes > kMaxTensorBytes)
     return Status::invalid_argument(fmt::format("tensor of shape {} is too large", shape_to_string(shape)));
   const size_t alloc = (static_cast<size_t>(bytes) + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, alloc == 0 ? kAlignment : alloc);
+  void* p = allocate_aligned(alloc);
   if (!p)
     return Status(StatusCode::kResourceExhausted,
                   fmt::format("out of memory allocating {} bytes for a {} tensor", bytes, shape_to_string(shape)));

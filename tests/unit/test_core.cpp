@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "core/core_latency.h"
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "io/file.h"
 #include "io/idx.h"
@@ -104,6 +106,48 @@ TEST(Core, IdxDatasetLoads) {
 }
 
 TEST(Core, SanitizeFileName) { EXPECT_EQ(sanitize_file_name("out:0/logits v2"), "out_0_logits_v2"); }
+
+// The smaps entry (VMA) holding address p: its "THPeligible" flag, or -1 if not found.
+int thp_eligible(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  while (std::getline(f, line)) {
+    uintptr_t lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find('-'))
+      inside = lo <= a && a < hi;
+    else if (inside && line.rfind("THPeligible:", 0) == 0)
+      return std::atoi(line.c_str() + 12);
+  }
+  return -1;
+}
+
+TEST(Memory, LargeBuffersAreHugePageAlignedAndAdvised) {
+  void* small = allocate_aligned(1000);
+  ASSERT_NE(small, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
+  void* zero = allocate_aligned(0);
+  ASSERT_NE(zero, nullptr);
+  EXPECT_NE(zero, small);
+  const size_t big_bytes = 3 * kHugePageBytes + 123;
+  void* big = allocate_aligned(big_bytes);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big) % kHugePageBytes, 0u);
+  std::memset(big, 1, big_bytes);
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(mode, modes);
+  if (modes.find("[never]") == std::string::npos && !modes.empty()) {  // THP available: the advice took
+    EXPECT_EQ(thp_eligible(big), 1) << modes;
+  }
+  LargeVector<float> v(kHugePageBytes, 2.f);  // 8 MiB through the allocator
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % kHugePageBytes, 0u);
+  EXPECT_EQ(v.back(), 2.f);
+  free_aligned(small);
+  free_aligned(zero);
+  free_aligned(big);
+}
 
 TEST(CoreLatency, MeasuresTwoDistinctCpusAndNeedsTwo) {
   cpu_set_t mask;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/activation.h"
@@ -29,7 +30,7 @@ class AlignedFloats {
   const float* data() const { return buf_.data() + off_; }
 
  private:
-  std::vector<float> buf_;
+  LargeVector<float> buf_;
   size_t off_ = 0;
 };
 

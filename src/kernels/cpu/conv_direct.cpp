@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/activation.h"
@@ -82,9 +83,9 @@ class ConvDirect final : public Kernel {
     // Pack weights: group by group, [icb][kh][kw][ic][nbg][B]; bias [Mb * B]. The layout depends on the
     // group size (from the output width), not on the batch: shared by the session's plans.
     const float* w = c.constant(1)->data<float>();
-    packed_ = c.shared_constant<std::vector<float>>(
+    packed_ = c.shared_constant<LargeVector<float>>(
         isa_.name, fmt::format("nb{} g{} h{} cb{}", nb, a.groups, a.half_last, a.Cb), {1}, [&] {
-          std::vector<float> packed(static_cast<size_t>(a.Mb * a.block_stride), 0.f);
+          LargeVector<float> packed(static_cast<size_t>(a.Mb * a.block_stride), 0.f);
           for (int64_t gi = 0; gi < a.groups; ++gi) {
             int64_t ob0 = 0, nbg = 0;
             conv_direct_group(a, gi, &ob0, &nbg);
@@ -134,7 +135,7 @@ class ConvDirect final : public Kernel {
   const IsaInfo& isa_;
   ConvDirectArgs args_;
   int64_t grain_ = 1;
-  std::shared_ptr<const std::vector<float>> packed_;
+  std::shared_ptr<const LargeVector<float>> packed_;
   std::vector<float> bias_;
 };
 

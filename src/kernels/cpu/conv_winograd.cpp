@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/memory.h"
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
@@ -247,9 +248,9 @@ class WinogradConv final : public Kernel {
     // shared by the session's plans.
     const float* w = c.constant(1)->data<float>();
     const bool packed_mode = plan_.mode == Mode::kPacked;
-    weights_ = c.shared_constant<std::vector<float>>(
+    weights_ = c.shared_constant<LargeVector<float>>(
         isa_.name, fmt::format("{} mb{} c{}", packed_mode ? "u" : "wp", a_.mb, a_.c), {1}, [&] {
-          std::vector<float> out;
+          LargeVector<float> out;
           if (packed_mode) {
             // U[xi][mb][c][b]: transformed 3x3 kernels (in double), zero in the padding lanes of the last
             // block.
@@ -394,7 +395,7 @@ class WinogradConv final : public Kernel {
   Plan plan_;
   int64_t slots_ = 1, v_floats_ = 0, m_floats_ = 0, vs_floats_ = 0;
   bool prefetch_ = false;
-  std::shared_ptr<const std::vector<float>> weights_;  // U (kPacked) or Wp (kStream)
+  std::shared_ptr<const LargeVector<float>> weights_;  // U (kPacked) or Wp (kStream)
   std::vector<float> bias_;
   std::unique_ptr<std::atomic<int>[]> busy_;
   std::vector<int64_t> slot_batch_;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <memory>
 
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "kernels/activation.h"
 #include "kernels/cpu/gemm.h"
@@ -30,13 +31,14 @@ struct GemmIsa {
 constexpr double kMinTaskFlops = 256.0 * 1024;
 
 struct FreeDeleter {
-  void operator()(float* p) const { std::free(p); }
+  void operator()(float* p) const { free_aligned(p); }
 };
 using AlignedFloats = std::unique_ptr<float[], FreeDeleter>;
 
 AlignedFloats aligned_floats(size_t n) {
   const size_t bytes = std::max<size_t>(64, (n * sizeof(float) + 63) / 64 * 64);
-  auto* p = static_cast<float*>(std::aligned_alloc(64, bytes));
+  auto* p = static_cast<float*>(allocate_aligned(bytes));
+  if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
   return AlignedFloats(p);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "core/memory.h"
 #include "ir/conv_geometry.h"
 #include "kernels/cpu/qconv.h"
 #include "kernels/kernel.h"
@@ -492,7 +493,7 @@ class QLinearConvTiles final : public Kernel {
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;
   struct Packed {
-    std::vector<WElem> w;       // [group][channel tile][k / G][MR][G]
+    LargeVector<WElem> w;       // [group][channel tile][k / G][MR][G]
     std::vector<int32_t> comp;  // per packed row: bias - x_zp * sum(w)
     std::vector<float> scale;   // per packed row: the requantization multiplier
   };
@@ -540,7 +541,7 @@ class QGemvVnni final : public Kernel {
 
  private:
   struct Packed {
-    std::vector<int8_t> w;  // [M / 16][k4][16][4]
+    LargeVector<int8_t> w;  // [M / 16][k4][16][4]
     std::vector<int32_t> comp;
     std::vector<float> scale;
   };
