@@ -18,22 +18,6 @@ namespace {
 
 using DwRowsFn = void (*)(const DwGeom&, const DwPlane&, int64_t, int64_t);
 
-// 64-byte aligned float storage owned by the kernel (packed weights and bias).
-class AlignedFloats {
- public:
-  void assign(size_t n) {
-    buf_.assign(n + 16, 0.f);
-    const auto addr = reinterpret_cast<uintptr_t>(buf_.data());
-    off_ = ((64 - addr % 64) % 64) / sizeof(float);
-  }
-  float* data() { return buf_.data() + off_; }
-  const float* data() const { return buf_.data() + off_; }
-
- private:
-  LargeVector<float> buf_;
-  size_t off_ = 0;
-};
-
 bool accepts_depthwise(const PrepareContext& c, int64_t block) {
   const ir::Node& n = c.node();
   if (!c.has_input(0) || !c.has_input(1)) return false;
@@ -77,8 +61,8 @@ class DepthwiseConv final : public Kernel {
 
     // Weights [C, 1, kh, kw] -> [Cb][kh][kw][b]; bias -> [Cb][b]; zero padding lanes.
     const int64_t taps = g_.kh * g_.kw;
-    w_.assign(static_cast<size_t>(cb_ * taps * b));
-    bias_.assign(static_cast<size_t>(cb_ * b));
+    w_.assign(static_cast<size_t>(cb_ * taps * b), 0.f);
+    bias_.assign(static_cast<size_t>(cb_ * b), 0.f);
     const float* wsrc = w.data<float>();
     for (int64_t ch = 0; ch < channels_; ++ch)
       for (int64_t t = 0; t < taps; ++t) w_.data()[((ch / b) * taps + t) * b + ch % b] = wsrc[ch * taps + t];
@@ -125,7 +109,7 @@ class DepthwiseConv final : public Kernel {
   const char* name_;
   DwGeom g_;
   int64_t channels_ = 0, n_ = 0, cb_ = 0;
-  AlignedFloats w_, bias_;
+  LargeVector<float> w_, bias_;  // 64-byte aligned (core/memory.h)
 };
 
 }  // namespace

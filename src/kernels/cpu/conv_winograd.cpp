@@ -16,8 +16,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/memory.h"
 #include "core/cpu_features.h"
+#include "core/memory.h"
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/activation.h"

@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/thread_pool.h"
 #include "core/memory.h"
+#include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/cpu/qconv.h"
 #include "kernels/kernel.h"
