@@ -22,6 +22,9 @@ import statistics
 import subprocess
 import sys
 
+from placement import by_class, classify
+from placement import probe as placement_probe
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 DEFAULT_NAMES = "mobilenet_v2,resnet18,squeezenet1_1,shufflenet_v2_x1_0,efficientnet_b0,mobilenet_v3_small"
@@ -62,15 +65,12 @@ def main():
         for t in [int(x) for x in a.threads.split(",")]:
             v, o, placement = [], [], []
             for _ in range(a.rounds):
-                probes = [run([a.verge, "sysinfo", "--json"]).get("core_rtt_ns")] if t >= 2 else []
+                before = placement_probe(a.verge) if t >= 2 else None
                 v.append(run([a.verge, "bench", model, "--threads", str(t), "--runs", str(a.runs), "--json"] + a.extra))
                 o.append(run(["node", os.path.join(HERE, "ort_bench.js"), model, "--threads", str(t), "--runs", str(a.runs)]))
                 if t >= 2:
-                    probes += v[-1].get("core_rtt_ns", []) + [run([a.verge, "sysinfo", "--json"]).get("core_rtt_ns")]
-                    probes = [p for p in probes if p is not None]
-                    far = [p >= a.far_ns for p in probes]
-                    placement.append({"probes_ns": [round(p) for p in probes],
-                                      "class": "far" if probes and all(far) else "near" if not any(far) else "mixed"})
+                    probes = [before] + v[-1].get("core_rtt_ns", []) + [placement_probe(a.verge)]
+                    placement.append(classify(probes, a.far_ns))
             med = lambda rs, k: statistics.median(r[k] for r in rs)
             r = {"model": os.path.basename(os.path.dirname(model)) if model.endswith("model.onnx") else model,
                  "threads": t, "verge_ms": med(v, "median_ms"), "ort_ms": med(o, "median_ms"),
@@ -80,12 +80,9 @@ def main():
             r["ratio"] = r["ort_ms"] / r["verge_ms"]
             if placement:
                 r["placement"] = placement
-                for cls in ("near", "far", "mixed"):
-                    idx = [i for i, p in enumerate(placement) if p["class"] == cls]
-                    if idx:
-                        vm = statistics.median(v[i]["median_ms"] for i in idx)
-                        om = statistics.median(o[i]["median_ms"] for i in idx)
-                        r[cls] = {"rounds": len(idx), "verge_ms": vm, "ort_ms": om, "ratio": om / vm}
+                columns = {"verge_ms": [x["median_ms"] for x in v], "ort_ms": [x["median_ms"] for x in o]}
+                for cls, rounds, m in by_class(placement, columns):
+                    r[cls] = {"rounds": rounds, **m, "ratio": m["ort_ms"] / m["verge_ms"]}
             results.append(r)
             print(json.dumps(r), flush=True)
     geo = math.exp(sum(math.log(r["ratio"]) for r in results) / len(results))

@@ -13,13 +13,14 @@ throughput  For each of `batching off` and `batching on`, a fresh `verge serve` 
 overhead    What one binary-REST inference adds over running the model in-process: rounds alternating
             `verge bench MODEL --threads T --runs R` (median of R in-process runs) and wrk with ONE
             connection for --overhead-seconds against a fresh server (started for the round, warmed up
-            for 1 s) with one instance of T threads and no batching (median of its latency histogram). The added latency is the difference of the medians
-            of the per-round medians; also recorded: the median of the per-round differences (less
-            sensitive to load that drifts between rounds). Each round is tagged by vCPU placement: the
-            cross-CPU round trip (`verge sysinfo`) probed before and after it is below --far-ns in both
-            (`near`), at or above it in both (`far`) or neither (`mixed`); the added latency is also
-            reported per placement (the request body crosses from wrk's CPU to the server's: ~60 us near,
-            ~350 us far for 602 KB; docs/performance.md, "2-thread placement").
+            for 1 s) with one instance of T threads and no batching (median of its latency histogram).
+            The added latency is the difference of the medians of the per-round medians; also recorded:
+            the median of the per-round differences (less sensitive to load that drifts between rounds).
+            Each round is tagged by vCPU placement (bench/placement.py): the cross-CPU round trip probed
+            before and after it is below --far-ns in both (`near`), at or above it in both (`far`) or
+            neither (`mixed`); the added latency is also reported per placement (the request body crosses
+            from wrk's CPU to the server's: ~60 us near, ~350 us far for 602 KB; docs/performance.md,
+            "2-thread placement").
 
 Usage: bench/serve_bench.py [--verge build/verge] [--arch resnet18 | --model M.onnx]
                             [--duration 60] [--connections 8] [--out docs/results/serve_resnet18.json]
@@ -40,6 +41,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import placement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -214,11 +217,7 @@ def overhead(args, tmp, script, body, header_len, shape):
   if not also:
     servers = servers[:1]
   shape_arg = "x".join(str(d) for d in shape)
-  in_process, rest, rest_other, placement = [], [], [], []
-
-  def probe():
-    out = subprocess.run([args.verge, "sysinfo", "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1]).get("core_rtt_ns")
+  in_process, rest, rest_other, placements = [], [], [], []
 
   def measure_fresh_server(verge, extra):
     # A fresh process per round, as `verge bench` is: how fast a process runs the model varies from
@@ -232,7 +231,7 @@ def overhead(args, tmp, script, body, header_len, shape):
       srv.stop()
 
   for r in range(args.rounds):
-    before = probe()
+    before = placement.probe(args.verge)
     out = subprocess.run([args.verge, "bench", args.model, "--threads", str(args.threads), "--runs",
                           str(args.bench_runs), "--warmup", "5", "--json"],
                          check=True, capture_output=True, text=True).stdout
@@ -241,12 +240,9 @@ def overhead(args, tmp, script, body, header_len, shape):
     order = list(zip(servers, [rest, rest_other]))
     for (verge, extra), into in (order if r % 2 == 0 else order[::-1]):
       into.append(measure_fresh_server(verge, extra))
-    probes = [p for p in (before, probe()) if p is not None]
-    far = [p >= args.far_ns for p in probes]
-    placement.append({"probes_ns": [round(p) for p in probes],
-                      "class": "far" if probes and all(far) else "near" if not any(far) else "mixed"})
+    placements.append(placement.classify([before, placement.probe(args.verge)], args.far_ns))
     print(f"round {r}: in-process {in_process[-1]:.3f} ms, REST p50 "
-          + ", ".join(f"{x[-1]:.3f}" for x in (rest, rest_other) if x) + f" ms, placement {placement[-1]}",
+          + ", ".join(f"{x[-1]:.3f}" for x in (rest, rest_other) if x) + f" ms, placement {placements[-1]}",
           file=sys.stderr)
   ip, rp = statistics.median(in_process), statistics.median(rest)
   paired = statistics.median(r - i for i, r in zip(in_process, rest))
@@ -256,16 +252,13 @@ def overhead(args, tmp, script, body, header_len, shape):
             "bench_runs": args.bench_runs, "overhead_seconds": args.overhead_seconds,
             "in_process_median_ms": in_process, "rest_p50_ms": rest,
             "in_process_ms": ip, "rest_ms": rp, "added_ms": rp - ip, "added_paired_median_ms": paired,
-            "placement": placement}
-  for cls in ("near", "far", "mixed"):
-    idx = [i for i, p in enumerate(placement) if p["class"] == cls]
-    if idx:
-      cip = statistics.median(in_process[i] for i in idx)
-      crp = statistics.median(rest[i] for i in idx)
-      result[cls] = {"rounds": len(idx), "in_process_ms": cip, "rest_ms": crp, "added_ms": crp - cip,
-                     "added_paired_median_ms": statistics.median(rest[i] - in_process[i] for i in idx)}
-      print(f"overhead ({cls} placement, {len(idx)} rounds): added {crp - cip:.3f} ms "
-            f"(paired {result[cls]['added_paired_median_ms']:.3f} ms)", file=sys.stderr)
+            "placement": placements}
+  columns = {"in_process_ms": in_process, "rest_ms": rest,
+             "added_paired_median_ms": [x - i for i, x in zip(in_process, rest)]}
+  for cls, rounds, m in placement.by_class(placements, columns):
+    result[cls] = {"rounds": rounds, **m, "added_ms": m["rest_ms"] - m["in_process_ms"]}
+    print(f"overhead ({cls} placement, {rounds} rounds): added {result[cls]['added_ms']:.3f} ms "
+          f"(paired {m['added_paired_median_ms']:.3f} ms)", file=sys.stderr)
   if also:
     op = statistics.median(rest_other)
     other_paired = statistics.median(r - i for i, r in zip(in_process, rest_other))
