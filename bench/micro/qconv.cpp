@@ -1,7 +1,9 @@
 // int8 QLinearConv microbenchmarks on ResNet-18 / MobileNetV2 layer shapes: reference kernel (kernel=0)
-// vs qlinearconv_avx512vnni (1), 1 and 2 threads. Counters: GOPS (2 ops per multiply-add) and
+// vs qlinearconv_avx512vnni (1) vs qlinearconv_winograd_avx512vnni (2, 3x3 stride 1), 1 and 2 threads. Counters: GOPS (2 ops per multiply-add) and
 // pct_vnni_peak = % of 4x the measured fp32 FMA peak (vpdpbusd does 4 multiply-adds per lane per
 // instruction where an FMA does 1: ~469 GOP/s per core on this machine).
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #if __has_include("node_runner.h")  // main renamed depthwise_runner.h to node_runner.h
@@ -35,7 +37,12 @@ void BM_QLinearConv(benchmark::State& state) {
   r.input(random_ints<uint8_t>(rng, {1, c, hw, hw}, 0, 255));
   r.input(Tensor::scalar<float>(0.02f), true);
   r.input(Tensor::scalar<uint8_t>(120), true);
-  r.input(random_ints<int8_t>(rng, {m, c / group, k, k}, -127, 127), true);
+  // Weights like a trained layer's per-channel int8 ones: normal, the largest near 127.
+  Tensor w = Tensor::allocate(DType::kInt8, {m, c / group, k, k}).value();
+  std::normal_distribution<float> normal(0.f, 127.f / 3.5f);
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(std::nearbyint(normal(rng)), -127.f, 127.f));
+  r.input(std::move(w), true);
   Tensor ws = Tensor::allocate(DType::kFloat32, {m}).value();
   for (int64_t i = 0; i < m; ++i) ws.data<float>()[i] = 0.001f + 0.0001f * static_cast<float>(i % 7);
   r.input(std::move(ws), true);
@@ -44,7 +51,9 @@ void BM_QLinearConv(benchmark::State& state) {
   r.input(Tensor::scalar<uint8_t>(0), true);
   r.input(random_ints<int32_t>(rng, {m}, -1000, 1000), true);
   if (std::string err = r.prepare(
-          state.range(6) ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni") : "",
+          state.range(6) == 2   ? "qlinearconv_winograd_avx512vnni"
+          : state.range(6) == 1 ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni")
+                                : "",
           static_cast<int>(state.range(7)));
       !err.empty()) {
     state.SkipWithError(err.c_str());
@@ -67,9 +76,10 @@ void qconv_args(benchmark::internal::Benchmark* b) {
       {32, 112, 32, 3, 1, 32}, {96, 56, 24, 1, 1, 1},   {144, 56, 144, 3, 1, 144},  // MobileNetV2
   };
   for (const auto& l : layers)
-    for (int64_t kernel : {0, 1})
+    for (int64_t kernel : {0, 1, 2})
       for (int64_t threads : {1, 2}) {
         if (kernel == 0 && threads == 2) continue;
+        if (kernel == 2 && (l[3] != 3 || l[4] != 1 || l[5] != 1)) continue;
         b->Args({l[0], l[1], l[2], l[3], l[4], l[5], kernel, threads});
       }
 }

@@ -28,6 +28,7 @@ struct QConvSpec {
   int64_t n = 1, c = 8, h = 9, w = 9, m = 8, k = 3, stride = 1, pad = 1, dilation = 1, group = 1;
   bool x_signed = false, y_signed = false, per_channel = true, bias = true;
   float y_scale = 0.05f;
+  int w_abs = 127;  // weights uniform in [-w_abs, w_abs]
 };
 
 // One QLinearConv case against the reference; without a variant, both generic tile kernels (AVX512-VNNI
@@ -48,7 +49,7 @@ void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t see
     kc.input(random_ints<uint8_t>(rng, {s.n, s.c, s.h, s.w}, 0, 255))
         .constant(Tensor::scalar<float>(0.02f))
         .constant(Tensor::scalar<uint8_t>(121));
-  kc.constant(random_ints<int8_t>(rng, {s.m, s.c / s.group, s.k, s.k}, -127, 127));
+  kc.constant(random_ints<int8_t>(rng, {s.m, s.c / s.group, s.k, s.k}, -s.w_abs, s.w_abs));
   if (s.per_channel) {
     Tensor ws = random_tensor(rng, {s.m}, 0.001f, 0.01f);
     kc.constant(ws).constant(Tensor::allocate(DType::kInt8, {s.m}).value());
@@ -159,6 +160,86 @@ TEST(QLinearConvVnni, Depthwise3x3And5x5) {
   check_qconv(
       {.c = 8, .h = 13, .w = 11, .m = 8, .k = 5, .pad = 2, .group = 8, .x_signed = true, .y_scale = 40.f},
       dw);
+}
+
+// Integer Winograd F(4x4, 3x3): tile (4x4) and tail planes, channel counts around the 32-channel vectors
+// and 64-channel output blocks, pads 0-2, int8 / uint8 activations and outputs, batch 2, saturating and
+// rounding-to-zero-point multipliers; a plane of 256 channels whose weights exceed the exactness bound
+// falls back (not accepted).
+TEST(QLinearConvVnni, WinogradTilesTailsChannels) {
+  const char* wino = "qlinearconv_winograd_avx512vnni";
+  qwino_accept_any_size(true);
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {4, 4}, {5, 7}, {8, 8}, {13, 9}, {14, 14}, {28, 28}})
+    for (int64_t pad : {0, 1, 2}) {
+      if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
+      check_qconv({.c = 16, .h = h, .w = w, .m = 24, .k = 3, .pad = pad}, wino);
+    }
+  for (int64_t c : {1, 3, 31, 33, 64})
+    for (int64_t m : {1, 17, 64, 65, 130}) check_qconv({.c = c, .h = 9, .w = 10, .m = m, .k = 3}, wino);
+  check_qconv({.n = 2, .c = 40, .h = 14, .w = 14, .m = 72, .k = 3, .x_signed = true, .y_signed = true}, wino);
+  check_qconv({.c = 64, .h = 56, .w = 56, .m = 64, .k = 3, .w_abs = 40}, wino);
+  check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 0.0005f}, wino);
+  check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 40.f}, wino);
+  for (bool pc : {false, true})
+    for (bool bias : {false, true}) check_qconv({.c = 7, .h = 6, .w = 9, .m = 10, .per_channel = pc, .bias = bias}, wino);
+  qwino_accept_any_size(false);
+}
+
+// Outputs at the edge of the exactness bound: every weight of channel 0 is +w, of channel 1 -w, of channel
+// 2 alternating, with 256 x 9 x w x 255 just below 2^25, on an all-255 input with zero point 0: |Y| reaches
+// 2^25 - 2^18 in both signs. Bit-exact against the reference.
+TEST(QLinearConvVnni, WinogradAtTheExactnessBound) {
+  if (!cpu_has(Isa::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  const int64_t c = 256, m = 3;
+  const int8_t wv = 57;  // 2304 * 57 * 255 = 33,488,640 < 2^25 = 33,554,432
+  Tensor x = Tensor::allocate(DType::kUInt8, {1, c, 6, 6}).value();
+  std::fill_n(x.data<uint8_t>(), x.numel(), uint8_t{255});
+  Tensor w = Tensor::allocate(DType::kInt8, {m, c, 3, 3}).value();
+  for (int64_t i = 0; i < c * 9; ++i) {
+    w.data<int8_t>()[i] = wv;
+    w.data<int8_t>()[c * 9 + i] = static_cast<int8_t>(-wv);
+    w.data<int8_t>()[2 * c * 9 + i] = static_cast<int8_t>(i % 2 ? wv : -wv);
+  }
+  Tensor ws = Tensor::allocate(DType::kFloat32, {m}).value();
+  std::fill_n(ws.data<float>(), m, 1e-6f);  // |Y| * 1e-6 / 0.5: ~67, inside the uint8 range around 128
+  Tensor wzp = Tensor::allocate(DType::kInt8, {m}).value();
+  std::fill_n(wzp.data<int8_t>(), m, int8_t{0});
+  KernelCase kc("QLinearConv");
+  kc.input(std::move(x))
+      .constant(Tensor::scalar<float>(1.f))
+      .constant(Tensor::scalar<uint8_t>(0))
+      .constant(std::move(w))
+      .constant(std::move(ws))
+      .constant(std::move(wzp))
+      .constant(Tensor::scalar<float>(0.5f))
+      .constant(Tensor::scalar<uint8_t>(128));
+  kc.attr_ints("kernel_shape", {3, 3}).attr_ints("pads", {1, 1, 1, 1});
+  qwino_accept_any_size(true);
+  const int ran = check_variants(kc, "qlinearconv_winograd_avx512vnni");
+  qwino_accept_any_size(false);
+  EXPECT_GT(ran, 0);
+}
+
+TEST(QLinearConvVnni, WinogradDeclinesWeightsPastTheBound) {
+  if (!cpu_has(Isa::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
+  // uniform weights in [-127, 127]: sum |g| ~ 256 * 9 * 64, times 255 far past 2^25
+  QConvSpec s{.c = 256, .h = 6, .w = 6, .m = 4, .k = 3};
+  s.x_signed = false;
+  std::mt19937 rng(3);
+  KernelCase kc("QLinearConv");
+  kc.input(random_ints<uint8_t>(rng, {1, s.c, s.h, s.w}, 0, 255))
+      .constant(Tensor::scalar<float>(0.02f))
+      .constant(Tensor::scalar<uint8_t>(0))
+      .constant(random_ints<int8_t>(rng, {s.m, s.c, 3, 3}, -127, 127))
+      .constant(Tensor::scalar<float>(0.004f))
+      .constant(Tensor::scalar<int8_t>(0))
+      .constant(Tensor::scalar<float>(0.05f))
+      .constant(Tensor::scalar<uint8_t>(100));
+  kc.attr_ints("kernel_shape", {3, 3}).attr_ints("pads", {1, 1, 1, 1});
+  qwino_accept_any_size(true);
+  EXPECT_EQ(check_variants(kc, "qlinearconv_winograd_avx512vnni"), 0);
+  qwino_accept_any_size(false);
+  EXPECT_GT(check_variants(kc, "qlinearconv_avx512vnni"), 0);
 }
 
 // The vector requantization schemes (kernels/cpu/qconv.h) against their definitions in

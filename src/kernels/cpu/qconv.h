@@ -138,3 +138,46 @@ void qrequant_double_avx512vnni(const int32_t* acc, int64_t n, double mult, int3
                                 uint8_t* y);
 
 }  // namespace verge
+
+namespace verge {
+
+// Winograd F(4x4, 3x3) in exact integer arithmetic (the algorithm and why it is bit-exact:
+// kernels/cpu/qconv_winograd.cpp). Layouts, cp = input channels rounded up to 32:
+//   xt  a band of input rows, transposed and padded: xt[(row * wp + col) * cp + c] = x - x_zp (int16), 0
+//       outside the input;
+//   v   transformed input tiles of a block of tb tiles: v[(xi * tb + t) * cp + c] (int16), xi = 6 k + l for
+//       element (k, l) of B^T d B;
+//   u   transformed weights of one block of 64 output channels: u[((xi * cp / 2 + p) * 64 + o) * 2 + j] =
+//       (G' g G'^T)(xi) of output channel o and input channel 2 p + j (int16);
+//   m   channel sums of a block: m[(xi * tb + t) * 64 + o] (int32, wrapping).
+constexpr int kQWinoTiles = 6;  // tiles per GEMM microkernel (6 x 4 accumulators)
+
+// `rows` interior rows of xt (xt points at the first one's first interior element), all cp channels, from
+// the uint8 (flip 0) or int8 (flip 0x80) planes of `channels` channels (plane elements apart; x points at
+// the first row); 0 for the channels past `channels`. x_zp in the uint8 domain.
+void qwino_transpose_avx512vnni(const uint8_t* x, int64_t plane, int64_t channels, int64_t rows, int64_t w,
+                                uint8_t flip, uint8_t x_zp, int16_t* xt, int64_t wp, int64_t cp);
+// v for `tiles` tiles whose 6x6 windows start at xt + origin[t].
+void qwino_input_avx512vnni(const int16_t* xt, int64_t wp, int64_t cp, const int64_t* origin, int tiles,
+                            int16_t* v, int64_t tb);
+// m = v x u for every xi (vpdpwssd).
+void qwino_gemm_avx512vnni(const int16_t* v, int64_t tb, int tiles, int64_t cp, const int16_t* u, int32_t* m);
+
+struct QWinoOutput {
+  const int32_t* comp = nullptr;  // the block's 64 channels: bias (0 when absent)
+  const float* scale = nullptr;   // the block's 64 requantization multipliers
+  int channels = 64;              // channels of the block that exist
+  int32_t y_zp = 0;
+  bool y_signed = false;
+  uint8_t* y = nullptr;  // the block's first output plane
+  int64_t plane = 0, oh = 0, ow = 0;
+};
+// A'^T m A' per tile, Y recovered from 576 Y, + comp, requantized (as qconv_tile_avx512vnni), stored at
+// output rows tile_oy[t] .. + 3 and columns tile_ox[t] .. + 3 (clipped to oh x ow). Needs AVX512-VBMI.
+void qwino_output_avx512vbmi(const int32_t* m, int64_t tb, const int64_t* tile_oy, const int64_t* tile_ox,
+                             int tiles, const QWinoOutput& o);
+
+// Tests: accept layers of any size and channel count, not only those where it is the faster kernel.
+void qwino_accept_any_size(bool any);
+
+}  // namespace verge

@@ -1,0 +1,39 @@
+// Requantization helpers shared by the AVX512-VNNI int8 kernels (numerics in kernels/cpu/qconv.h). Include
+// only from files compiled for AVX-512 (*_avx512vnni.cpp).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace verge::qsimd {
+
+// float32 requantization of 16 accumulators to int32 (see qconv.h): a value past qmax - y_zp is clamped
+// first (cvtps2dq would turn it into INT_MIN); one below -2^31 becomes INT_MIN, which the saturating
+// packs take to qmin like every other value below the range.
+inline __m512i requant_f32(__m512i acc, __m512 scale, __m512 hi) {
+  const __m512 v = _mm512_min_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale), hi);
+  return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+// Four vectors of requantized int32 (before the zero point) -> 64 bytes [a | b | c | d], each
+// clamp(v + y_zp) to the output type: int16 saturating pack, saturating + y_zp, byte saturating pack,
+// then one dword permute undoes the packs' per-128-bit-lane interleave.
+inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
+  const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(a, b), zp16);
+  const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(c, d), zp16);
+  const __m512i v = y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+}
+
+// The same for scales below 1, where float(acc) * scale stays inside (-2^31, 2^31): no clamp needed.
+inline __m512i requant_f32(__m512i acc, __m512 scale) {
+  return _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
+  return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
+}
+
+}  // namespace verge::qsimd
