@@ -47,7 +47,8 @@ void ThreadPool::worker_loop() {
   uint64_t seen = 0;
   for (;;) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
-    while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < spin_until)
+    while (generation_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < spin_until)
       VERGE_CPU_RELAX();
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lk(mu_);
@@ -100,5 +101,23 @@ void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, FunctionRef<void(i
   }
   pool->parallel_for(n, grain, body);
 }
+
+void ScratchSlots::reset(int64_t count) {
+  count_ = count;
+  busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(count));
+  for (int64_t s = 0; s < count; ++s) busy_[s].store(0, std::memory_order_relaxed);
+}
+
+ScratchSlots::Claim::Claim(ScratchSlots& slots) : slots_(slots) {
+  for (;;)
+    for (int64_t s = 0; s < slots.count_; ++s)
+      if (slots.busy_[s].load(std::memory_order_relaxed) == 0 &&
+          slots.busy_[s].exchange(1, std::memory_order_acquire) == 0) {
+        index_ = s;
+        return;
+      }
+}
+
+ScratchSlots::Claim::~Claim() { slots_.busy_[index_].store(0, std::memory_order_release); }
 
 }  // namespace verge

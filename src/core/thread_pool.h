@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -54,5 +55,34 @@ class ThreadPool {
 
 // Splits [0, n) evenly over pool threads (or runs inline when pool is null / single-threaded).
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body);
+
+// Per-thread scratch for parallel_for bodies: a kernel sizes its scratch for one slot per pool thread
+// (reset at prepare) and each running range holds a free slot while it runs:
+//   parallel_for(pool, n, 1, [&](int64_t begin, int64_t end) {
+//     const ScratchSlots::Claim slot(slots_);
+//     char* mine = scratch + slot.index() * slot_bytes; ...
+//   });
+class ScratchSlots {
+ public:
+  void reset(int64_t count);  // `count` slots, all free
+  int64_t count() const { return count_; }
+
+  class Claim {
+   public:
+    explicit Claim(ScratchSlots& slots);  // waits for a free slot (at most `count` ranges run at once)
+    ~Claim();
+    Claim(const Claim&) = delete;
+    Claim& operator=(const Claim&) = delete;
+    int64_t index() const { return index_; }
+
+   private:
+    ScratchSlots& slots_;
+    int64_t index_ = 0;
+  };
+
+ private:
+  std::unique_ptr<std::atomic<int>[]> busy_;
+  int64_t count_ = 0;
+};
 
 }  // namespace verge

@@ -169,7 +169,8 @@ TEST(QLinearConvVnni, Depthwise3x3And5x5) {
 TEST(QLinearConvVnni, WinogradTilesTailsChannels) {
   const char* wino = "qlinearconv_winograd_avx512vnni";
   qwino_accept_any_size(true);
-  for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {4, 4}, {5, 7}, {8, 8}, {13, 9}, {14, 14}, {28, 28}})
+  for (auto [h, w] :
+       {std::pair<int64_t, int64_t>{1, 1}, {3, 3}, {4, 4}, {5, 7}, {8, 8}, {13, 9}, {14, 14}, {28, 28}})
     for (int64_t pad : {0, 1, 2}) {
       if (h + 2 * pad < 3 || w + 2 * pad < 3) continue;
       check_qconv({.c = 16, .h = h, .w = w, .m = 24, .k = 3, .pad = pad}, wino);
@@ -181,7 +182,8 @@ TEST(QLinearConvVnni, WinogradTilesTailsChannels) {
   check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 0.0005f}, wino);
   check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 40.f}, wino);
   for (bool pc : {false, true})
-    for (bool bias : {false, true}) check_qconv({.c = 7, .h = 6, .w = 9, .m = 10, .per_channel = pc, .bias = bias}, wino);
+    for (bool bias : {false, true})
+      check_qconv({.c = 7, .h = 6, .w = 9, .m = 10, .per_channel = pc, .bias = bias}, wino);
   qwino_accept_any_size(false);
 }
 
@@ -223,8 +225,7 @@ TEST(QLinearConvVnni, WinogradAtTheExactnessBound) {
 TEST(QLinearConvVnni, WinogradDeclinesWeightsPastTheBound) {
   if (!cpu_has(Isa::kAvx512Vnni)) GTEST_SKIP() << "no AVX512-VNNI";
   // uniform weights in [-127, 127]: sum |g| ~ 256 * 9 * 64, times 255 far past 2^25
-  QConvSpec s{.c = 256, .h = 6, .w = 6, .m = 4, .k = 3};
-  s.x_signed = false;
+  const QConvSpec s{.c = 256, .h = 6, .w = 6, .m = 4, .k = 3};
   std::mt19937 rng(3);
   KernelCase kc("QLinearConv");
   kc.input(random_ints<uint8_t>(rng, {1, s.c, s.h, s.w}, 0, 255))

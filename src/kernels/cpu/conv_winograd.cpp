@@ -287,14 +287,14 @@ class WinogradConv final : public Kernel {
 
     // Weights that do not stay in L2 are prefetched one GEMM ahead.
     prefetch_ = 36.0 * a_.c * a_.mb * b * 4 > 512e3;
-    slots_ = std::min(threads, plan_.batches * plan_.msplit);
+    const int64_t slots = std::min(threads, plan_.batches * plan_.msplit);
     v_floats_ = round16(36 * plan_.tb * a_.cb * b);
     const bool stream = plan_.mode == Mode::kStream;
     m_floats_ = round16(plan_.tb * (stream ? 1 : plan_.mchunk) * 36 * b);
     vs_floats_ = stream ? round16(36 * plan_.tb * a_.c) : 0;
-    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(slots_));
-    slot_batch_.assign(static_cast<size_t>(slots_), -1);
-    c.request_scratch(static_cast<size_t>(slots_ * slot_floats()) * sizeof(float));
+    scratch_slots_.reset(slots);
+    slot_batch_.assign(static_cast<size_t>(slots), -1);
+    c.request_scratch(static_cast<size_t>(slots * slot_floats()) * sizeof(float));
     if (c.has_input(3)) c.allow_in_place(3);  // every Sum element is read just before its output is written
     return Status::ok();
   }
@@ -306,12 +306,10 @@ class WinogradConv final : public Kernel {
     a.sum = c.has_input(3) ? c.input(3).data<float>() : nullptr;
     float* scratch = static_cast<float*>(c.scratch);
     const Plan& p = plan_;
-    for (int64_t s = 0; s < slots_; ++s) {
-      busy_[s].store(0, std::memory_order_relaxed);
-      slot_batch_[static_cast<size_t>(s)] = -1;  // V of no batch in the slot yet
-    }
+    std::fill(slot_batch_.begin(), slot_batch_.end(), -1);  // V of no batch in any slot yet
     parallel_for(c.pool, p.batches * p.msplit, 1, [&](int64_t begin, int64_t end) {
-      const int64_t slot = claim_slot();
+      const ScratchSlots::Claim claim(scratch_slots_);
+      const int64_t slot = claim.index();
       float* v = scratch + slot * slot_floats();
       float* mbuf = v + v_floats_;
       int64_t& v_batch = slot_batch_[static_cast<size_t>(slot)];
@@ -332,7 +330,6 @@ class WinogradConv final : public Kernel {
         else
           run_stream(a, vs, nt, t0, mb0, mb1, mbuf);
       }
-      busy_[slot].store(0, std::memory_order_release);
     });
     return Status::ok();
   }
@@ -381,23 +378,14 @@ class WinogradConv final : public Kernel {
   static int64_t round16(int64_t floats) { return (floats + 15) / 16 * 16; }
   int64_t slot_floats() const { return v_floats_ + m_floats_ + vs_floats_; }
 
-  // At most `slots_` ranges run at once (one per pool thread), so a free slot always exists.
-  int64_t claim_slot() {
-    for (;;)
-      for (int64_t s = 0; s < slots_; ++s)
-        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
-            busy_[s].exchange(1, std::memory_order_acquire) == 0)
-          return s;
-  }
-
   const WinogradIsa& isa_;
   WinogradArgs a_;
   Plan plan_;
-  int64_t slots_ = 1, v_floats_ = 0, m_floats_ = 0, vs_floats_ = 0;
+  int64_t v_floats_ = 0, m_floats_ = 0, vs_floats_ = 0;
   bool prefetch_ = false;
   std::shared_ptr<const LargeVector<float>> weights_;  // U (kPacked) or Wp (kStream)
   std::vector<float> bias_;
-  std::unique_ptr<std::atomic<int>[]> busy_;
+  ScratchSlots scratch_slots_;  // at most one range per pool thread runs at once: a slot is always free
   std::vector<int64_t> slot_batch_;
 };
 

@@ -5,7 +5,6 @@
 // output pixels, the im2col panel of one group (4 reduction indices interleaved per pixel) in a
 // per-thread scratch slot and multiplies it by every output-channel tile of that group.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -212,7 +211,7 @@ class QLinearConvTiles final : public Kernel {
         return pk;
       });
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
-    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
+    slots_.reset(threads_);
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
                       (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 192) : 0));
     return Status::ok();
@@ -222,7 +221,6 @@ class QLinearConvTiles final : public Kernel {
     const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
     uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
     auto* scratch = static_cast<uint8_t*>(c.scratch);
-    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
     const uint8_t* x_end = x + n_ * c_ * h_ * w_;
     if (copy_) {  // the padded input: x_zp borders, 64 bytes of slack after the last plane
       uint8_t* padded = scratch + threads_ * slot_bytes();
@@ -242,8 +240,8 @@ class QLinearConvTiles final : public Kernel {
     }
     const int64_t units = n_ * group_ * ptiles_;
     parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
-      const int64_t slot = claim_slot();
-      uint8_t* panel_bytes = scratch + slot * slot_bytes();
+      const ScratchSlots::Claim slot(slots_);
+      uint8_t* panel_bytes = scratch + slot.index() * slot_bytes();
       auto* panel = reinterpret_cast<Elem*>(panel_bytes);
       for (int64_t u = begin; u < end; ++u) {
         const int64_t pt = u % ptiles_, gi = (u / ptiles_) % group_, n = u / (ptiles_ * group_);
@@ -287,7 +285,6 @@ class QLinearConvTiles final : public Kernel {
           Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, yg + t * MR * plane, plane, st);
         }
       }
-      busy_[slot].store(0, std::memory_order_release);
     });
     return Status::ok();
   }
@@ -296,16 +293,6 @@ class QLinearConvTiles final : public Kernel {
  private:
   // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
   size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + 63) / 64 * 64; }
-
-  int64_t claim_slot() {
-    for (;;)
-      for (int64_t s = 0; s < threads_; ++s) {
-        int expected = 0;
-        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
-            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
-          return s;
-      }
-  }
 
   // Row k of the im2col panel for output pixels [p0, p0 + pixels): 32 bytes, x_zp where the window is
   // in the padding or past the last pixel. Returns a pointer into x when the bytes are contiguous there.
@@ -460,7 +447,7 @@ class QLinearConvTiles final : public Kernel {
     std::vector<float> scale;   // per packed row: the requantization multiplier
   };
   std::shared_ptr<const Packed> pack_;
-  std::unique_ptr<std::atomic<int>[]> busy_;
+  ScratchSlots slots_;
 };
 
 // A 1x1 convolution on 1x1 planes (the classifier Gemm / MatMul the optimizer rewrites as QLinearConv):

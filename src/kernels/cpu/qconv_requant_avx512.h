@@ -16,14 +16,19 @@ inline __m512i requant_f32(__m512i acc, __m512 scale, __m512 hi) {
   return _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }
 
-// Four vectors of requantized int32 (before the zero point) -> 64 bytes [a | b | c | d], each
-// clamp(v + y_zp) to the output type: int16 saturating pack, saturating + y_zp, byte saturating pack,
-// then one dword permute undoes the packs' per-128-bit-lane interleave.
-inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
+// Four vectors of requantized int32 (before the zero point) -> 64 bytes, each clamp(v + y_zp) to the
+// output type (int16 saturating pack, saturating + y_zp, byte saturating pack), left in the packs'
+// per-128-bit-lane order: byte 16 L + 4 s + i is element 4 L + i of source s (a, b, c, d).
+inline __m512i pack4_lanes(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
   const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(a, b), zp16);
   const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(c, d), zp16);
-  const __m512i v = y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
-  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), v);
+  return y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
+}
+
+// The same in source order, [a | b | c | d]: one dword permute undoes the lane interleave.
+inline __m512i pack4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i zp16, bool y_signed) {
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+                                  pack4_lanes(a, b, c, d, zp16, y_signed));
 }
 
 // The same for scales below 1, where float(acc) * scale stays inside (-2^31, 2^31): no clamp needed.

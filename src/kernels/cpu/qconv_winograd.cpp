@@ -9,10 +9,10 @@
 // summed over channels in int32 and the output transform runs in int32, both wrapping, so the kernel
 // holds Z = 576 Y mod 2^32 exactly. Z / 64 (an exact shift) is 9 Y mod 2^26; times 9^-1 mod 2^32 and
 // sign-extended from 26 bits it is Y itself whenever |Y| < 2^25. The kernel is only accepted when
-// max|d| * sum|g| < 2^25 for every output channel (a property of the weights, checked at prepare;
-// ResNet-style per-channel int8 weights have sum|g| ~ 30 per tap, so 512 channels fit), else the layer
-// keeps the direct kernel. Y + bias then wraps like the reference's int32 accumulator and the
-// requantization is the tile kernels' own.
+// max|d| * sum|g| < 2^25 for every output channel (a property of the weights, checked at prepare; normal
+// per-channel int8 weights whose largest is 127 average |g| ~ 26, which is 512 x 9 x 26 x 255 = 2^24.9 for
+// 512 channels: large layers sit close to the bound), else the layer keeps the direct kernel. Y + bias then
+// wraps like the reference's int32 accumulator and the requantization is the tile kernels' own.
 //
 // run(): work items (image, block of tiles, range of 64-channel output blocks) transpose the input rows
 // their tiles read to channels-innermost int16 (x - x_zp, zero borders), transform their tiles (V),
@@ -113,7 +113,7 @@ class QLinearConvWinograd final : public Kernel {
       band_rows_ =
           std::max(band_rows_, 4 * ((std::min(t0 + tb_, tiles_) - 1) / tiles_w_ - t0 / tiles_w_) + 6);
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
-    busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(threads_));
+    slots_.reset(threads_);
     return Status::ok();
   }
 
@@ -121,10 +121,9 @@ class QLinearConvWinograd final : public Kernel {
     const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
     auto* scratch = static_cast<uint8_t*>(c.scratch);
-    for (int64_t s = 0; s < threads_; ++s) busy_[s].store(0, std::memory_order_relaxed);
     parallel_for(c.pool, n_ * tile_blocks_ * msplit_, 1, [&](int64_t begin, int64_t end) {
-      const int64_t slot = claim_slot();
-      auto* band = reinterpret_cast<int16_t*>(scratch + slot * slot_bytes());
+      const ScratchSlots::Claim slot(slots_);
+      auto* band = reinterpret_cast<int16_t*>(scratch + slot.index() * slot_bytes());
       int16_t* v = band + band_rows_ * wp_ * cp_;
       auto* m = reinterpret_cast<int32_t*>(v + 36 * tb_ * cp_);
       int64_t origin[kMaxBlockTiles], tile_oy[kMaxBlockTiles], tile_ox[kMaxBlockTiles];
@@ -156,7 +155,6 @@ class QLinearConvWinograd final : public Kernel {
           qwino_output_avx512vbmi(m, tb_, tile_oy, tile_ox, tiles, out);
         }
       }
-      busy_[slot].store(0, std::memory_order_release);
     });
     return Status::ok();
   }
@@ -190,16 +188,6 @@ class QLinearConvWinograd final : public Kernel {
            64 * 64;
   }
 
-  int64_t claim_slot() {
-    for (;;)
-      for (int64_t s = 0; s < threads_; ++s) {
-        int expected = 0;
-        if (busy_[s].load(std::memory_order_relaxed) == 0 &&
-            busy_[s].compare_exchange_strong(expected, 1, std::memory_order_acquire))
-          return s;
-      }
-  }
-
   struct Packed {
     LargeVector<int16_t> u;     // [64-channel block][xi][input channel pair][64][2]
     std::vector<int32_t> comp;  // per output channel (64 per block): the bias
@@ -212,7 +200,7 @@ class QLinearConvWinograd final : public Kernel {
   bool y_signed_ = false;
   int32_t y_zp_ = 0;
   std::shared_ptr<const Packed> pack_;
-  std::unique_ptr<std::atomic<int>[]> busy_;
+  ScratchSlots slots_;
 };
 
 }  // namespace
@@ -230,9 +218,9 @@ bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
     if (d != 1) return false;
   auto g = conv_geometry(n, std::span(xs).subspan(2), std::span(ws).subspan(2));
   if (!g.is_ok() || g->out[0] <= 0 || g->out[1] <= 0) return false;
-  // Where it beats the direct kernel (bench/micro/qconv.cpp, Zen 4): ResNet-18's 56x56, 28x28 and 14x14
-  // layers (1.5-2.1x at 1 thread); on 7x7 (4 tiles, 31% of their pixels outside the plane, 18 MB of
-  // transformed 512x512 weights for 4 tiles) it is 1.3x slower.
+  // Where it beats the direct kernel (bench/micro/qconv.cpp, Zen 4, 2026-12-05): ResNet-18's 56x56, 28x28
+  // and 14x14 layers (1.55-1.62x at 1 thread, 1.4-1.9x at 2); on 7x7 (4 tiles, 31% of their pixels outside
+  // the plane, 18 MB of transformed 512x512 weights for 4 tiles) it was 1.3x slower.
   const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
   if (!g_accept_any_size.load(std::memory_order_relaxed) && (tiles < 16 || ws[0] < 8 || ws[1] < 8))
     return false;

@@ -180,8 +180,8 @@ __attribute__((target("avx512vbmi"))) void qwino_output_avx512vbmi(const int32_t
                                                                    const int64_t* tile_oy,
                                                                    const int64_t* tile_ox, int tiles,
                                                                    const QWinoOutput& o) {
-  // After the lane-wise packs, byte (o / 4) * 16 + b * 4 + o % 4 holds channel o, pixel b; gather each
-  // channel's four pixels into its dword.
+  // pack4_lanes of pixels b = 0..3 puts channel o, pixel b at byte (o / 4) * 16 + b * 4 + o % 4; gather
+  // each channel's four pixels into its dword.
   alignas(64) uint8_t idx_bytes[64];
   for (int ch = 0; ch < 16; ++ch)
     for (int b = 0; b < 4; ++b) idx_bytes[ch * 4 + b] = static_cast<uint8_t>((ch / 4) * 16 + b * 4 + ch % 4);
@@ -207,10 +207,8 @@ __attribute__((target("avx512vbmi"))) void qwino_output_avx512vbmi(const int32_t
         __m512i z[4], p[4];
         output_1d(s[a], z);
         for (int b = 0; b < 4; ++b) p[b] = requant_f32(_mm512_add_epi32(recover(z[b]), comp), scale, hi);
-        const __m512i ab = _mm512_adds_epi16(_mm512_packs_epi32(p[0], p[1]), zp16);
-        const __m512i cd = _mm512_adds_epi16(_mm512_packs_epi32(p[2], p[3]), zp16);
-        const __m512i bytes = o.y_signed ? _mm512_packs_epi16(ab, cd) : _mm512_packus_epi16(ab, cd);
-        _mm512_store_si512(rows, _mm512_permutexvar_epi8(idx, bytes));
+        _mm512_store_si512(
+            rows, _mm512_permutexvar_epi8(idx, pack4_lanes(p[0], p[1], p[2], p[3], zp16, o.y_signed)));
         uint8_t* dst = o.y + (q * 16) * o.plane + (oy + a) * o.ow + ox;
         if (cols == 4)
           for (int ch = 0; ch < channels; ++ch) std::memcpy(dst + ch * o.plane, &rows[ch], 4);
