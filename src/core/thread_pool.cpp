@@ -15,12 +15,14 @@
 namespace verge {
 namespace {
 thread_local bool t_inside_pool_loop = false;
+thread_local int t_thread_index = 0;  // within a running loop: 0 the caller, 1.. the workers
 // Bounded spin before sleeping: long enough to bridge consecutive ops, short enough not to starve.
 constexpr auto kSpinTime = std::chrono::microseconds(50);
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) {
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+ThreadPool::ThreadPool(int num_threads)
+    : blocks_(std::make_unique<Block[]>(static_cast<size_t>(std::max(num_threads, 1)))) {
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -32,23 +34,43 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_ranges() {
+namespace {
+constexpr uint64_t pack_range(int64_t front, int64_t back) {
+  return (static_cast<uint64_t>(front) << 32) | static_cast<uint64_t>(back);
+}
+}  // namespace
+
+void ThreadPool::run_ranges(int index) {
   const bool was_inside = t_inside_pool_loop;
+  const int was_index = t_thread_index;
   t_inside_pool_loop = true;
-  for (;;) {
-    const int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
-    if (begin >= n_) break;
-    (*body_)(begin, std::min(n_, begin + chunk_));
+  t_thread_index = index;
+  const int threads = num_threads();
+  // The own block from the front, then the others' from the back.
+  for (int k = 0; k < threads; ++k) {
+    const bool own = k == 0;
+    std::atomic<uint64_t>& range = blocks_[(index + k) % threads].range;
+    for (;;) {
+      uint64_t cur = range.load(std::memory_order_relaxed);
+      int64_t front = static_cast<int64_t>(cur >> 32), back = static_cast<int64_t>(cur & 0xffffffffu);
+      if (front >= back) break;
+      const int64_t chunk = own ? front : back - 1;
+      if (!range.compare_exchange_weak(cur, own ? pack_range(front + 1, back) : pack_range(front, back - 1),
+                                       std::memory_order_relaxed))
+        continue;
+      (*body_)(chunk * chunk_, std::min(n_, (chunk + 1) * chunk_));
+    }
   }
   t_inside_pool_loop = was_inside;
+  t_thread_index = was_index;
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
     while (generation_.load(std::memory_order_acquire) == seen &&
-           std::chrono::steady_clock::now() < spin_until)
+           (hot_.load(std::memory_order_relaxed) > 0 || std::chrono::steady_clock::now() < spin_until))
       VERGE_CPU_RELAX();
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lk(mu_);
@@ -56,7 +78,7 @@ void ThreadPool::worker_loop() {
       if (stop_) return;
     }
     seen = generation_.load(std::memory_order_acquire);
-    run_ranges();
+    run_ranges(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lk(mu_);
       done_cv_.notify_one();
@@ -76,22 +98,34 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, FunctionRef<void(int64_t
   chunk_ = std::max(grain, (n + threads * 4 - 1) / (threads * 4));
   body_ = &body;
   n_ = n;
-  next_.store(0, std::memory_order_relaxed);
+  const int64_t chunks = (n + chunk_ - 1) / chunk_;  // at most 4 per thread + 1
+  for (int64_t t = 0; t < threads; ++t)
+    blocks_[t].range.store(pack_range(chunks * t / threads, chunks * (t + 1) / threads),
+                           std::memory_order_relaxed);
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lk(mu_);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_cv_.notify_all();
-  run_ranges();
+  run_ranges(0);
   const auto spin_until = std::chrono::steady_clock::now() + kSpinTime;
-  while (pending_.load(std::memory_order_acquire) != 0 && std::chrono::steady_clock::now() < spin_until)
+  while (pending_.load(std::memory_order_acquire) != 0 &&
+         (hot_.load(std::memory_order_relaxed) > 0 || std::chrono::steady_clock::now() < spin_until))
     VERGE_CPU_RELAX();
   if (pending_.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lk(mu_);
     done_cv_.wait(lk, [&] { return pending_.load(std::memory_order_acquire) == 0; });
   }
   body_ = nullptr;
+}
+
+ThreadPool::Hot::Hot(ThreadPool* pool) : pool_(pool) {
+  if (pool_ != nullptr) pool_->hot_.fetch_add(1, std::memory_order_relaxed);
+}
+
+ThreadPool::Hot::~Hot() {
+  if (pool_ != nullptr) pool_->hot_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> body) {
@@ -102,22 +136,6 @@ void parallel_for(ThreadPool* pool, int64_t n, int64_t grain, FunctionRef<void(i
   pool->parallel_for(n, grain, body);
 }
 
-void ScratchSlots::reset(int64_t count) {
-  count_ = count;
-  busy_ = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(count));
-  for (int64_t s = 0; s < count; ++s) busy_[s].store(0, std::memory_order_relaxed);
-}
-
-ScratchSlots::Claim::Claim(ScratchSlots& slots) : slots_(slots) {
-  for (;;)
-    for (int64_t s = 0; s < slots.count_; ++s)
-      if (slots.busy_[s].load(std::memory_order_relaxed) == 0 &&
-          slots.busy_[s].exchange(1, std::memory_order_acquire) == 0) {
-        index_ = s;
-        return;
-      }
-}
-
-ScratchSlots::Claim::~Claim() { slots_.busy_[index_].store(0, std::memory_order_release); }
+int ThreadPool::thread_index() { return t_thread_index; }
 
 }  // namespace verge

@@ -424,6 +424,7 @@ Status Plan::run(std::span<const Tensor* const> bound) {
     if (s.kind == Slot::Kind::kBound) s.tensor.reset_data(const_cast<void*>(bound[i]->raw()));
   }
   const bool profile = !step_seconds_.empty();
+  const ThreadPool::Hot hot(options_.pool);  // workers spin between nodes, sleep after the run
   for (size_t k = 0; k < steps_.size(); ++k) {
     Step& step = steps_[k];
     const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};

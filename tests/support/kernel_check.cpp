@@ -74,8 +74,8 @@ struct Outputs {
 };
 
 // Infers, prepares and runs one kernel on the case (twice; both runs must agree).
-Outputs run_kernel(const KernelCase& kc, const ir::Graph& g, const ir::Node& node, const KernelVariant* variant,
-                   int threads) {
+Outputs run_kernel(const KernelCase& kc, const ir::Graph& g, const ir::Node& node,
+                   const KernelVariant* variant, int threads) {
   Outputs r;
   std::vector<TensorType> in_types(kc.inputs.size());
   std::vector<const TensorType*> type_ptrs(kc.inputs.size(), nullptr);
@@ -107,9 +107,13 @@ Outputs run_kernel(const KernelCase& kc, const ir::Graph& g, const ir::Node& nod
   }
   r.status = k->prepare(pc);
   if (!r.status.is_ok()) return r;
-  void* scratch = std::aligned_alloc(64, (pc.scratch_bytes() + 64) / 64 * 64);
+  const size_t scratch_bytes = (pc.scratch_bytes() + 64) / 64 * 64;
+  void* scratch = std::aligned_alloc(64, scratch_bytes);
   std::vector<Tensor*> out_ptrs;
   for (size_t pass = 0; pass < 2; ++pass) {
+    // Different junk in the scratch each pass (other nodes use it in between): a kernel must not depend
+    // on what it or anything else left there.
+    std::memset(scratch, pass == 0 ? 0x5a : 0xa5, scratch_bytes);
     std::vector<Tensor> outs;
     for (const TensorType& t : out_types) outs.push_back(Tensor::allocate(t.dtype, t.shape).value());
     // Junk in the output buffers: kernels must write every element they own.
@@ -158,7 +162,9 @@ int check_variants(const KernelCase& kc, const std::string& variant_name) {
     if (v.op != node.op || !cpu_has(v.isa) || (!variant_name.empty() && variant_name != v.name)) continue;
     for (int threads : {1, 2}) {
       Outputs got = run_kernel(kc, g, node, &v, threads);
-      if (got.status.code() == StatusCode::kUnsupported && got.status.message() == "variant does not accept the case") break;
+      if (got.status.code() == StatusCode::kUnsupported &&
+          got.status.message() == "variant does not accept the case")
+        break;
       EXPECT_TRUE(got.status.is_ok()) << v.name << ": " << got.status.to_string();
       if (!got.status.is_ok()) break;
       ++ran;
@@ -181,7 +187,8 @@ Tensor random_tensor(std::mt19937& rng, Shape shape, float lo, float hi) {
   return t;
 }
 
-Tensor random_blocked(std::mt19937& rng, int64_t n, int64_t c, int64_t h, int64_t w, int64_t b, float pad_value) {
+Tensor random_blocked(std::mt19937& rng, int64_t n, int64_t c, int64_t h, int64_t w, int64_t b,
+                      float pad_value) {
   const int64_t cb = blocks_of(c, b);
   Tensor t = random_tensor(rng, {n, cb, h, w, b});
   for (int64_t i = 0; i < t.numel(); ++i)

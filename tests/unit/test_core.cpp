@@ -200,6 +200,40 @@ TEST(ThreadPool, NestedLoopRunsInline) {
   EXPECT_EQ(sum.load(), 80);
 }
 
+// Ranges running at the same time have different thread indexes in [0, threads) (kernels index their
+// per-thread scratch with it); outside a loop the index is 0.
+TEST(ThreadPool, ThreadIndexIsUniqueAmongRunningRanges) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    std::vector<std::atomic<int>> busy(static_cast<size_t>(threads));
+    std::atomic<int> bad{0};
+    for (int rep = 0; rep < 50; ++rep)
+      pool.parallel_for(64, 1, [&](int64_t, int64_t) {
+        const int t = ThreadPool::thread_index();
+        if (t < 0 || t >= threads || busy[static_cast<size_t>(t)].fetch_add(1) != 0) bad.fetch_add(1);
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+        busy[static_cast<size_t>(t)].fetch_sub(1);
+      });
+    EXPECT_EQ(bad.load(), 0) << threads << " threads";
+    EXPECT_EQ(ThreadPool::thread_index(), 0);
+  }
+}
+
+// Each thread starts on its own block: the first range thread t runs begins at t * n / threads (in
+// chunks), so consecutive loops over the same spatial order give thread t the same part.
+TEST(ThreadPool, ThreadsStartOnTheirOwnBlock) {
+  ThreadPool pool(2);
+  std::atomic<int64_t> first[2] = {-1, -1};
+  pool.parallel_for(800, 1, [&](int64_t b, int64_t) {
+    int64_t none = -1;
+    first[ThreadPool::thread_index()].compare_exchange_strong(none, b);
+  });
+  EXPECT_EQ(first[0].load(), 0);
+  // The worker may wake after the caller finished its block and took the worker's from the back; when
+  // it did run a range of its own, the first one was the front of its block.
+  if (first[1].load() >= 0) EXPECT_EQ(first[1].load(), 400);
+}
+
 double process_cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -216,6 +250,23 @@ TEST(ThreadPool, IdlePoolDoesNotBurnCpu) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   const double used = process_cpu_seconds() - before;
   EXPECT_LT(used, 0.05) << "idle pool used " << used << " s of CPU in 0.3 s";
+}
+
+// A Hot scope keeps the workers spinning only while it lives: after it ends the pool sleeps again.
+TEST(ThreadPool, PoolSleepsAgainAfterHotScope) {
+  ThreadPool pool(2);
+  {
+    const ThreadPool::Hot hot(&pool);
+    pool.parallel_for(1000, 1, [](int64_t, int64_t) {});
+    const double before = process_cpu_seconds();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_GT(process_cpu_seconds() - before, 0.02) << "the worker should spin while hot";
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double before = process_cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double used = process_cpu_seconds() - before;
+  EXPECT_LT(used, 0.05) << "pool used " << used << " s of CPU in 0.3 s after its Hot scope ended";
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 // run: one parallel_for over work items = (tile batch, output-block range). An item transforms its
 // batch's input tiles into V (skipped when its scratch slot already holds that batch), runs the 36
 // GEMMs for its output blocks into Mbuf and writes its output tiles with the fused epilogue. V and
-// Mbuf of a batch are sized for L2; each running range claims one of the per-thread scratch slots.
+// Mbuf of a batch are sized for L2; each pool thread has its own scratch slot.
 #include "kernels/cpu/conv_winograd.h"
 
 #include <algorithm>
@@ -287,12 +287,11 @@ class WinogradConv final : public Kernel {
 
     // Weights that do not stay in L2 are prefetched one GEMM ahead.
     prefetch_ = 36.0 * a_.c * a_.mb * b * 4 > 512e3;
-    const int64_t slots = std::min(threads, plan_.batches * plan_.msplit);
+    const int64_t slots = threads;  // indexed by ThreadPool::thread_index()
     v_floats_ = round16(36 * plan_.tb * a_.cb * b);
     const bool stream = plan_.mode == Mode::kStream;
     m_floats_ = round16(plan_.tb * (stream ? 1 : plan_.mchunk) * 36 * b);
     vs_floats_ = stream ? round16(36 * plan_.tb * a_.c) : 0;
-    scratch_slots_.reset(slots);
     slot_batch_.assign(static_cast<size_t>(slots), -1);
     c.request_scratch(static_cast<size_t>(slots * slot_floats()) * sizeof(float));
     if (c.has_input(3)) c.allow_in_place(3);  // every Sum element is read just before its output is written
@@ -308,8 +307,7 @@ class WinogradConv final : public Kernel {
     const Plan& p = plan_;
     std::fill(slot_batch_.begin(), slot_batch_.end(), -1);  // V of no batch in any slot yet
     parallel_for(c.pool, p.batches * p.msplit, 1, [&](int64_t begin, int64_t end) {
-      const ScratchSlots::Claim claim(scratch_slots_);
-      const int64_t slot = claim.index();
+      const int64_t slot = ThreadPool::thread_index();
       float* v = scratch + slot * slot_floats();
       float* mbuf = v + v_floats_;
       int64_t& v_batch = slot_batch_[static_cast<size_t>(slot)];
@@ -385,7 +383,6 @@ class WinogradConv final : public Kernel {
   bool prefetch_ = false;
   std::shared_ptr<const LargeVector<float>> weights_;  // U (kPacked) or Wp (kStream)
   std::vector<float> bias_;
-  ScratchSlots scratch_slots_;  // at most one range per pool thread runs at once: a slot is always free
   std::vector<int64_t> slot_batch_;
 };
 

@@ -3,7 +3,9 @@
 // activation zero point and the int32 bias folded into one per-channel constant, per-channel
 // requantization fused into the tile. Works directly on NCHW tensors: run() builds, per tile of 32
 // output pixels, the im2col panel of one group (4 reduction indices interleaved per pixel) in a
-// per-thread scratch slot and multiplies it by every output-channel tile of that group.
+// per-thread scratch slot and multiplies it by every output-channel tile of that group (by a range of
+// them when there are too few tiles for the threads). Inputs that need padding are padded row by row
+// into a per-thread copy, by the thread whose tiles read those rows.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -211,52 +213,54 @@ class QLinearConvTiles final : public Kernel {
         return pk;
       });
     threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
-    slots_.reset(threads_);
-    c.request_scratch(static_cast<size_t>(threads_) * slot_bytes() +
-                      (copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 192) : 0));
+    // Few tiles for the threads (7x7 planes: 2): the output channels are split too, each part building
+    // the tile's panel itself, so every thread gets work.
+    const int64_t tiles = n_ * group_ * ptiles_, mparts = lanes_ ? (mg_ + 63) / 64 : mtiles_;
+    msplit_ = threads_ == 1 ? 1 : std::clamp<int64_t>((2 * threads_ + tiles - 1) / tiles, 1, mparts);
+    pad_bytes_ = copy_ ? static_cast<size_t>(n_ * c_ * hp_ * wp_ + 192 + 63) / 64 * 64 : 0;
+    padded_run_.assign(static_cast<size_t>(copy_ ? threads_ * n_ * group_ * hp_ : 0), -1);
+    c.request_scratch(static_cast<size_t>(threads_) * (slot_bytes() + pad_bytes_));
     return Status::ok();
   }
 
   Status run(const RunContext& c) override {
-    const uint8_t* x = static_cast<const uint8_t*>(c.input(0).raw());
-    uint8_t* y = static_cast<uint8_t*>(c.output(0).raw());
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
     auto* scratch = static_cast<uint8_t*>(c.scratch);
-    const uint8_t* x_end = x + n_ * c_ * h_ * w_;
-    if (copy_) {  // the padded input: x_zp borders, 64 bytes of slack after the last plane
-      uint8_t* padded = scratch + threads_ * slot_bytes();
-      const int64_t pt = pad_top_, pl = pad_left_;
-      parallel_for(c.pool, n_ * c_, 4, [&](int64_t begin, int64_t end) {
-        for (int64_t pl_i = begin; pl_i < end; ++pl_i) {
-          uint8_t* dst = padded + pl_i * hp_ * wp_;
-          std::memset(dst, x_zp_, static_cast<size_t>(hp_ * wp_));
-          for (int64_t iy = 0; iy < h_; ++iy)
-            std::memcpy(dst + padded_row(iy + pt) * wp_ + pl, x + (pl_i * h_ + iy) * w_,
-                        static_cast<size_t>(w_));
-        }
-      });
-      std::memset(padded + n_ * c_ * hp_ * wp_, x_zp_, 192);
-      x = padded;
-      x_end = padded + n_ * c_ * hp_ * wp_ + 192;
-    }
-    const int64_t units = n_ * group_ * ptiles_;
-    parallel_for(c.pool, units, 1, [&](int64_t begin, int64_t end) {
-      const ScratchSlots::Claim slot(slots_);
-      uint8_t* panel_bytes = scratch + slot.index() * slot_bytes();
-      auto* panel = reinterpret_cast<Elem*>(panel_bytes);
+    const int64_t run = ++runs_;
+    if (copy_ && (c.pool == nullptr || c.pool->num_threads() == 1))  // one thread: every row up front
+      for (int64_t n = 0; n < n_; ++n)
+        for (int64_t gi = 0; gi < group_; ++gi)
+          pad_rows(x, n, gi, 0, hp_ - 1, 0, run, scratch + slot_bytes());
+    parallel_for(c.pool, n_ * group_ * ptiles_ * msplit_, 1, [&](int64_t begin, int64_t end) {
+      const int64_t slot = ThreadPool::thread_index();
+      uint8_t* own = scratch + slot * (slot_bytes() + pad_bytes_);
+      auto* panel = reinterpret_cast<Elem*>(own);
+      const uint8_t* xs = copy_ ? own + slot_bytes() : x;  // the padded copy (this thread's) or x
+      const uint8_t* xs_end = xs + (copy_ ? n_ * c_ * hp_ * wp_ + 192 : n_ * c_ * h_ * w_);
+      int64_t built = -1;  // the tile whose panel is built
       for (int64_t u = begin; u < end; ++u) {
-        const int64_t pt = u % ptiles_, gi = (u / ptiles_) % group_, n = u / (ptiles_ * group_);
+        const int64_t part = u % msplit_, tile = u / msplit_;
+        const int64_t pt = tile % ptiles_, gi = (tile / ptiles_) % group_, n = tile / (ptiles_ * group_);
         const int64_t p0 = pt * PT;
         const int pixels = static_cast<int>(std::min<int64_t>(PT, grid_q_ - p0));
-        if (compact_)
-          build_panel_compact(x + (n * c_ + gi * cg_) * hp_ * wp_, pt, panel);
-        else if (grid_)
-          build_panel_grid(x + (n * c_ + gi * cg_) * hp_ * wp_, x_end, p0, panel);
-        else
-          build_panel(x + (n * c_ + gi * cg_) * h_ * w_, p0, pixels, panel);
         const int64_t plane = oh_ * ow_;
         uint8_t* yg = y + (n * m_ + gi * mg_) * plane;
+        if (tile != built) {
+          built = tile;
+          if (copy_) pad_rows_for(x, n, gi, p0, pixels, slot, run, own + slot_bytes());
+          const int64_t in_plane = copy_ ? hp_ * wp_ : h_ * w_;
+          const uint8_t* xg = xs + (n * c_ + gi * cg_) * in_plane;
+          if (compact_)
+            build_panel_compact(xg, pt, panel);
+          else if (grid_)
+            build_panel_grid(xg, xs_end, p0, panel);
+          else
+            build_panel(xg, p0, pixels, panel);
+        }
         if (lanes_) {
-          run_lanes(panel, p0, pixels, yg);
+          const int64_t blocks = (mg_ + 63) / 64;
+          run_lanes(panel, p0, pixels, yg, blocks * part / msplit_ * 64, blocks * (part + 1) / msplit_ * 64);
           continue;
         }
         // The tile's output runs: one per output row it touches (grid points past a row's end dropped).
@@ -276,7 +280,7 @@ class QLinearConvTiles final : public Kernel {
         } else {
           st.offset[0] = p0;
         }
-        for (int64_t t = 0; t < mtiles_; ++t) {
+        for (int64_t t = mtiles_ * part / msplit_; t < mtiles_ * (part + 1) / msplit_; ++t) {
           const int64_t row = (gi * mtiles_ + t) * MR;
           QRequant rq = rq_base_;
           rq.comp = pack_->comp.data() + row;
@@ -350,6 +354,48 @@ class QLinearConvTiles final : public Kernel {
     }
   }
 
+  // Writes into this thread's padded copy the padded rows (of image n, group gi) that the kept output
+  // pixels of the tile at grid point / pixel p0 read. Each thread pads what its own tiles read, from x:
+  // on 2 vCPUs that share no cache, gathering panel rows from a copy the other thread wrote cost more
+  // than padding them again (a 3x3 stride-2 layer on 28x28 at 2 threads: 111 us with one shared copy,
+  // 72 us with per-thread copies; 115 us at 1 thread). Bytes past a kept pixel's rows (read by dropped
+  // grid points) may be stale: they are never stored.
+  void pad_rows_for(const uint8_t* x, int64_t n, int64_t gi, int64_t p0, int pixels, int64_t slot,
+                    int64_t run, uint8_t* padded) {
+    const int64_t row_len = compact_ ? ow_ : gw_;
+    const int64_t oy0 = p0 / row_len, oy1 = std::min(oh_ - 1, (p0 + pixels - 1) / row_len);
+    pad_rows(x, n, gi, oy0 * sh_, std::min(hp_ - 1, oy1 * sh_ + (kh_ - 1) * dh_), slot, run, padded);
+  }
+
+  // Padded rows [r0, r1] of image n, group gi, skipping rows this thread already padded in this run.
+  void pad_rows(const uint8_t* x, int64_t n, int64_t gi, int64_t r0, int64_t r1, int64_t slot, int64_t run,
+                uint8_t* padded) {
+    int64_t* stamp = padded_run_.data() + (slot * n_ * group_ + n * group_ + gi) * hp_;
+    for (int64_t a = r0; a <= r1;) {
+      if (stamp[a] == run) {
+        ++a;
+        continue;
+      }
+      int64_t b = a;  // rows [a, b] are a run of rows not padded yet
+      while (b + 1 <= r1 && stamp[b + 1] != run) ++b;
+      for (int64_t r = a; r <= b; ++r) stamp[r] = run;
+      // Rows [a, b] are contiguous unless stride 2 stores them by phase (then one memset for all rows).
+      const bool whole = gs_ != 2 || (a == 0 && b == hp_ - 1);
+      for (int64_t ci = gi * cg_; ci < (gi + 1) * cg_; ++ci) {
+        uint8_t* plane = padded + (n * c_ + ci) * hp_ * wp_;
+        const uint8_t* src = x + (n * c_ + ci) * h_ * w_;
+        if (whole) std::memset(plane + padded_row(a) * wp_, x_zp_, static_cast<size_t>((b - a + 1) * wp_));
+        for (int64_t r = a; r <= b; ++r) {
+          uint8_t* dst = plane + padded_row(r) * wp_;
+          if (!whole) std::memset(dst, x_zp_, static_cast<size_t>(wp_));
+          const int64_t iy = r - pad_top_;
+          if (iy >= 0 && iy < h_) std::memcpy(dst + pad_left_, src + iy * w_, static_cast<size_t>(w_));
+        }
+      }
+      a = b + 1;
+    }
+  }
+
   // Panel from the padded grid (see prepare): rows are pointers into the (padded) input.
   void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, Elem* panel) const {
     build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
@@ -387,7 +433,8 @@ class QLinearConvTiles final : public Kernel {
 
   // The channels-in-lanes path for one built panel: its pixels that are output pixels, 4 at a time (the
   // last group repeats a pixel and stores it once), times every block of 64 output channels.
-  void run_lanes(const Elem* panel, int64_t p0, int pixels, uint8_t* yg) const {
+  void run_lanes(const Elem* panel, int64_t p0, int pixels, uint8_t* yg, int64_t m_begin,
+                 int64_t m_end) const {
     int px[PT + 3];
     int64_t out[PT + 3];
     int valid = 0;
@@ -404,7 +451,7 @@ class QLinearConvTiles final : public Kernel {
     if (valid == 0) return;
     for (int i = valid; i % 4 != 0; ++i) px[i] = px[valid - 1], out[i] = -1;
     const int64_t plane = oh_ * ow_;
-    for (int64_t m0 = 0; m0 < m_; m0 += 64) {
+    for (int64_t m0 = m_begin; m0 < std::min(m_end, m_); m0 += 64) {
       const int channels = static_cast<int>(std::min<int64_t>(64, m_ - m0));
       for (int i = 0; i < valid; i += 4)
         Micro::lanes(reinterpret_cast<const uint8_t*>(panel), pack_->w.data() + m0 * k4_ * G, k4_,
@@ -430,7 +477,10 @@ class QLinearConvTiles final : public Kernel {
 
   int64_t n_ = 0, c_ = 0, h_ = 0, w_ = 0, m_ = 0, kh_ = 0, kw_ = 0, group_ = 1, cg_ = 0, mg_ = 0;
   int64_t sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, ph_ = 0, pw_ = 0, oh_ = 0, ow_ = 0;
-  int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1;
+  int64_t k_ = 0, k4_ = 0, mtiles_ = 0, ptiles_ = 0, threads_ = 1, msplit_ = 1;
+  size_t pad_bytes_ = 0;             // per thread: its padded copy of the input (copy_ only)
+  std::vector<int64_t> padded_run_;  // per thread, image, group, padded row: the run that last padded it
+  int64_t runs_ = 0;
   static constexpr double kLanesGain = 1.08;
   static constexpr int64_t kLanesMinK4 = 96;
   bool grid_ = false, copy_ = false, compact_ = false, lanes_ = false;
@@ -447,7 +497,6 @@ class QLinearConvTiles final : public Kernel {
     std::vector<float> scale;   // per packed row: the requantization multiplier
   };
   std::shared_ptr<const Packed> pack_;
-  ScratchSlots slots_;
 };
 
 // A 1x1 convolution on 1x1 planes (the classifier Gemm / MatMul the optimizer rewrites as QLinearConv):

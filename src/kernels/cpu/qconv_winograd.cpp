@@ -113,7 +113,6 @@ class QLinearConvWinograd final : public Kernel {
       band_rows_ =
           std::max(band_rows_, 4 * ((std::min(t0 + tb_, tiles_) - 1) / tiles_w_ - t0 / tiles_w_) + 6);
     c.request_scratch(static_cast<size_t>(threads_) * slot_bytes());
-    slots_.reset(threads_);
     return Status::ok();
   }
 
@@ -122,8 +121,8 @@ class QLinearConvWinograd final : public Kernel {
     auto* y = static_cast<uint8_t*>(c.output(0).raw());
     auto* scratch = static_cast<uint8_t*>(c.scratch);
     parallel_for(c.pool, n_ * tile_blocks_ * msplit_, 1, [&](int64_t begin, int64_t end) {
-      const ScratchSlots::Claim slot(slots_);
-      auto* band = reinterpret_cast<int16_t*>(scratch + slot.index() * slot_bytes());
+      const int64_t slot = ThreadPool::thread_index();
+      auto* band = reinterpret_cast<int16_t*>(scratch + slot * slot_bytes());
       int16_t* v = band + band_rows_ * wp_ * cp_;
       auto* m = reinterpret_cast<int32_t*>(v + 36 * tb_ * cp_);
       int64_t origin[kMaxBlockTiles], tile_oy[kMaxBlockTiles], tile_ox[kMaxBlockTiles];
@@ -200,7 +199,6 @@ class QLinearConvWinograd final : public Kernel {
   bool y_signed_ = false;
   int32_t y_zp_ = 0;
   std::shared_ptr<const Packed> pack_;
-  ScratchSlots slots_;
 };
 
 }  // namespace
