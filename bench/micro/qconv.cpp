@@ -1,7 +1,7 @@
 // int8 QLinearConv microbenchmarks on ResNet-18 / MobileNetV2 layer shapes: reference kernel (kernel=0)
-// vs qlinearconv_avx512vnni (1) vs qlinearconv_winograd_avx512vnni (2, 3x3 stride 1), 1 and 2 threads. Counters: GOPS (2 ops per multiply-add) and
-// pct_vnni_peak = % of 4x the measured fp32 FMA peak (vpdpbusd does 4 multiply-adds per lane per
-// instruction where an FMA does 1: ~469 GOP/s per core on this machine).
+// vs qlinearconv_avx512vnni (1) vs qlinearconv_winograd_avx512vnni (2, 3x3 stride 1), 1 and 2 threads.
+// Counters: GOPS (2 ops per multiply-add) and pct_vnni_peak = % of 4x the measured fp32 FMA peak (vpdpbusd
+// does 4 multiply-adds per lane per instruction where an FMA does 1: ~469 GOP/s per core on this machine).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -50,11 +50,11 @@ void BM_QLinearConv(benchmark::State& state) {
   r.input(Tensor::scalar<float>(0.1f), true);
   r.input(Tensor::scalar<uint8_t>(0), true);
   r.input(random_ints<int32_t>(rng, {m}, -1000, 1000), true);
-  if (std::string err = r.prepare(
-          state.range(6) == 2   ? "qlinearconv_winograd_avx512vnni"
-          : state.range(6) == 1 ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni")
-                                : "",
-          static_cast<int>(state.range(7)));
+  if (std::string err = r.prepare(state.range(6) == 2 ? "qlinearconv_winograd_avx512vnni"
+                                  : state.range(6) == 1
+                                      ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni")
+                                      : "",
+                                  static_cast<int>(state.range(7)));
       !err.empty()) {
     state.SkipWithError(err.c_str());
     return;
@@ -74,6 +74,8 @@ void qconv_args(benchmark::internal::Benchmark* b) {
       {64, 56, 64, 3, 1, 1},   {128, 28, 128, 3, 1, 1}, {256, 14, 256, 3, 1, 1},   {512, 7, 512, 3, 1, 1},
       {64, 56, 128, 1, 2, 1},  {128, 28, 128, 3, 2, 1}, {3, 224, 64, 7, 2, 1},      // ResNet-18
       {32, 112, 32, 3, 1, 32}, {96, 56, 24, 1, 1, 1},   {144, 56, 144, 3, 1, 144},  // MobileNetV2
+      {16, 55, 64, 3, 1, 1},   {32, 27, 128, 3, 1, 1},  {48, 13, 192, 3, 1, 1},    {64, 13, 256, 3, 1, 1},
+      {3, 224, 64, 3, 2, 1},  // SqueezeNet 1.1
   };
   for (const auto& l : layers)
     for (int64_t kernel : {0, 1, 2})

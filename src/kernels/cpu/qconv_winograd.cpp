@@ -37,6 +37,7 @@ namespace {
 std::atomic<bool> g_accept_any_size{false};
 
 constexpr int64_t kMaxAbsY = int64_t{1} << 25;
+constexpr double kMaxGemmRatio = 0.8;  // see accepts_qlinear_winograd_avx512vnni
 constexpr int kG[6][3] = {{1, 0, 0}, {-1, -1, -1}, {-1, 1, -1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1}};  // D G
 
 // The largest |x - x_zp| over every uint8-domain input, times sum |g| of each output channel, below 2^25.
@@ -219,8 +220,17 @@ bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
   // Where it beats the direct kernel (bench/micro/qconv.cpp, Zen 4, 2026-12-05): ResNet-18's 56x56, 28x28
   // and 14x14 layers (1.55-1.62x at 1 thread, 1.4-1.9x at 2); on 7x7 (4 tiles, 31% of their pixels outside
   // the plane, 18 MB of transformed 512x512 weights for 4 tiles) it was 1.3x slower.
+  // Its GEMM against the direct kernel's multiplies: tiles x 36 x cp int16 pairs at half vpdpbusd's rate
+  // over pixels x 9 x C, i.e. 8 tiles cp / (pixels C); channel padding to 32 and tiles past the plane's
+  // edge raise it from the ideal 0.5. Zen 5, 2026-12-05, SqueezeNet's 3x3 expands (direct / Winograd,
+  // 1 thread): C=16 on 55x55 (1.04) 103 / 139 us and C=48 on 13x13 (1.01) 44 / 54 us, declined; C=64
+  // on 13x13 (0.76) 76 / 72, C=32 on 27x27 (0.54) 84 / 64, taken.
   const int64_t tiles = ((g->out[0] + 3) / 4) * ((g->out[1] + 3) / 4);
-  if (!g_accept_any_size.load(std::memory_order_relaxed) && (tiles < 16 || ws[0] < 8 || ws[1] < 8))
+  const int64_t cp = (ws[1] + 31) / 32 * 32;
+  const double gemm_ratio =
+      8.0 * static_cast<double>(tiles * cp) / static_cast<double>(g->out[0] * g->out[1] * ws[1]);
+  if (!g_accept_any_size.load(std::memory_order_relaxed) &&
+      (tiles < 16 || ws[0] < 8 || ws[1] < 8 || gemm_ratio > kMaxGemmRatio))
     return false;
   const QConvConstants q(c);
   return output_fits(c.constant(3)->data<int8_t>(), ws[0], ws[1] * 9, q.x_zp_u);
