@@ -179,6 +179,10 @@ TEST(QLinearConvVnni, WinogradTilesTailsChannels) {
     for (int64_t m : {1, 17, 64, 65, 130}) check_qconv({.c = c, .h = 9, .w = 10, .m = m, .k = 3}, wino);
   check_qconv({.n = 2, .c = 40, .h = 14, .w = 14, .m = 72, .k = 3, .x_signed = true, .y_signed = true}, wino);
   check_qconv({.c = 64, .h = 56, .w = 56, .m = 64, .k = 3, .w_abs = 40}, wino);
+  // Rows of 5 and 9 tiles (four-tile stores, then single tiles with 3 and 2 columns), partial last tile
+  // rows, 20 and 24 channels (partial 16-channel groups).
+  check_qconv({.c = 8, .h = 18, .w = 21, .m = 20, .k = 3}, wino);
+  check_qconv({.c = 16, .h = 17, .w = 34, .m = 24, .k = 3, .pad = 1}, wino);
   check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 0.0005f}, wino);
   check_qconv({.c = 32, .h = 8, .w = 8, .m = 8, .y_scale = 40.f}, wino);
   for (bool pc : {false, true})
