@@ -43,6 +43,12 @@ struct SessionOptions {
   bool reference_kernels = false;  // force the reference kernels (the oracle) everywhere
   OptLevel optimization = OptLevel::kAll;
   size_t plan_cache_size = 8;      // distinct input-shape sets kept prepared
+  // With threads > 1, `threads` is an upper bound: the first runs of each prepared plan (this many;
+  // 0 = off, always use every thread) alternate between the calling thread alone and all threads, and
+  // the plan keeps the faster (the fastest run of each way decides). Small models can run slower on two
+  // cores that share no cache than on one; results are identical either way (kernels are bit-exact
+  // across thread counts). PlanInfo::threads_used tells the choice.
+  int thread_tuning_runs = 4;
 };
 
 // A model input or output as declared in the model file.
@@ -58,6 +64,7 @@ struct PlanInfo {
   size_t arena_bytes = 0;  // intermediate memory of the current plan
   size_t naive_bytes = 0;  // what it would take without reuse
   int static_nodes = 0, dynamic_nodes = 0, folded_nodes = 0, in_place_nodes = 0;
+  int threads_used = 0;  // threads the plan runs on once tuned (SessionOptions::thread_tuning_runs); 0 = not yet
 };
 
 class Session {

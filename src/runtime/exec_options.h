@@ -17,6 +17,7 @@ struct ExecOptions {
   bool fold_shapes = true;     // fold Shape/Size of values whose type is known (false: only true constants)
   bool infer_only = false;     // types only: no kernels for non-folded nodes, no memory plan (optimizer)
   PackCache* packs = nullptr;  // not owned; a session's plans share packed weights through it (pack_cache.h)
+  int thread_tuning_runs = 0;  // with a pool: first runs that decide whether a plan uses it (plan.h)
 };
 
 }  // namespace verge

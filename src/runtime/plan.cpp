@@ -353,7 +353,7 @@ Status Plan::plan_memory() {
   return Status::ok();
 }
 
-Status Plan::run_dynamic(Step& step) {
+Status Plan::run_dynamic(Step& step, ThreadPool* pool) {
   const ir::Node& node = *step.node;
   std::vector<TensorType> types(step.in_values.size());
   std::vector<const TensorType*> type_ptrs(step.in_values.size(), nullptr);
@@ -399,7 +399,7 @@ Status Plan::run_dynamic(Step& step) {
   } else {
     for (Tensor*& t : step.outputs) t = nullptr;
   }
-  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), options_.pool, &options_,
+  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), pool, &options_,
                 ctx.outputs_after_run() ? &allocator : nullptr};
   return step.kernel->run(rc).with_context(node.label(step.node_id));
 }
@@ -424,18 +424,30 @@ Status Plan::run(std::span<const Tensor* const> bound) {
     if (s.kind == Slot::Kind::kBound) s.tensor.reset_data(const_cast<void*>(bound[i]->raw()));
   }
   const bool profile = !step_seconds_.empty();
-  const ThreadPool::Hot hot(options_.pool);  // workers spin between nodes, sleep after the run
+  const bool tuning = options_.pool != nullptr && tune_runs_ < options_.thread_tuning_runs;
+  const int way = tuning ? tune_runs_ % 2 : use_pool_;  // 0: the calling thread, 1: the pool
+  ThreadPool* pool = way ? options_.pool : nullptr;
+  const ThreadPool::Hot hot(pool);  // workers spin between nodes, sleep after the run
+  const auto run_start = tuning ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   for (size_t k = 0; k < steps_.size(); ++k) {
     Step& step = steps_[k];
     const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (step.dynamic) {
-      VERGE_RETURN_IF_ERROR(run_dynamic(step));
+      VERGE_RETURN_IF_ERROR(run_dynamic(step, pool));
     } else {
-      RunContext rc{step.inputs, step.outputs, step.scratch, options_.pool, &options_};
+      RunContext rc{step.inputs, step.outputs, step.scratch, pool, &options_};
       Status st = step.kernel->run(rc);
       if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
     }
     if (profile) step_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  if (tuning) {
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+    if (tune_runs_ < 2 || sec < tune_best_[way]) tune_best_[way] = sec;
+    if (++tune_runs_ == options_.thread_tuning_runs) {
+      use_pool_ = tune_runs_ < 2 || tune_best_[1] < tune_best_[0];
+      stats_.threads_used = use_pool_ ? options_.pool->num_threads() : 1;
+    }
   }
   const ir::Graph& g = *graph_;
   for (size_t k = 0; k < g.outputs.size(); ++k) {

@@ -38,6 +38,7 @@ struct PlanStats {
   int dynamic_nodes = 0;
   int folded_nodes = 0;
   int in_place_nodes = 0;
+  int threads_used = 0;  // after thread tuning: 1 or the pool's threads (0 = still tuning)
 };
 
 struct NodeProfile {
@@ -66,6 +67,9 @@ class Plan {
   // With ExecOptions::infer_only the plan only infers types and folds constants (no kernels for other
   // nodes, no arena) and must not be run: for graph passes that need shapes.
 
+  // Thread tuning (ExecOptions::thread_tuning_runs = T > 0, with a pool): runs 1..T alternate between
+  // every step on the calling thread and every step on the pool; after run T the plan keeps the way whose
+  // fastest run was faster.
   // Runs with tensors for the bindings, in the same order. Types must equal the planned ones (the caller
   // checks at its boundary). Output views stay valid until the next run() or the plan's destruction.
   [[nodiscard]] Status run(std::span<const Tensor* const> bound);
@@ -90,7 +94,7 @@ class Plan {
   Plan() = default;
   Status plan_nodes();
   Status plan_memory();
-  Status run_dynamic(Step& step);
+  Status run_dynamic(Step& step, ThreadPool* pool);
   void bind_arena(unsigned char* base);
 
   const ir::Graph* graph_ = nullptr;
@@ -105,6 +109,9 @@ class Plan {
   std::vector<Tensor> outputs_;
   std::vector<TensorType> output_types_;
   std::vector<double> step_seconds_;
+  double tune_best_[2] = {0, 0};  // fastest run seen on the calling thread [0] / on the pool [1]
+  int tune_runs_ = 0;
+  bool use_pool_ = true;
   PlanStats stats_;
 };
 

@@ -38,6 +38,7 @@ Result<std::unique_ptr<Session>> Session::Impl::create(ir::Model model, const Se
   impl->exec.pool = impl->pool.get();
   impl->packs = std::make_unique<PackCache>();
   impl->exec.packs = impl->packs.get();
+  impl->exec.thread_tuning_runs = options.thread_tuning_runs > 0 ? options.thread_tuning_runs : 0;
   impl->exec.kernels = options.reference_kernels ? KernelPolicy::kReference : KernelPolicy::kBest;
   const ir::Graph& g = impl->model->graph;
   for (ir::ValueId id : g.inputs) impl->inputs.push_back(io_info(g.value(id)));
@@ -160,6 +161,7 @@ PlanInfo Session::plan_info() const {
   info.dynamic_nodes = s.dynamic_nodes;
   info.folded_nodes = s.folded_nodes;
   info.in_place_nodes = s.in_place_nodes;
+  info.threads_used = s.threads_used;
   return info;
 }
 

@@ -81,6 +81,36 @@ TEST(Session, SteadyStateRunDoesNotAllocate) {
   }
 }
 
+// With 2 threads the first thread_tuning_runs runs time the model on the calling thread alone and on
+// both; afterwards the plan reports the choice. Every run's output is the same bit for bit; with tuning
+// off the plan never reports one (it always uses every thread).
+TEST(Session, ThreadTuningPicksAThreadCountAndKeepsResults) {
+  auto ds = load_idx_dataset(test::test_data("fmnist-sample"), "test", 8);
+  ASSERT_TRUE(ds.is_ok());
+  const std::vector<Tensor> x = {ds->images};
+  for (int runs : {0, 4}) {
+    SessionOptions so;
+    so.threads = 2;
+    so.thread_tuning_runs = runs;
+    auto s = load_fmnist(so);
+    ASSERT_TRUE(s);
+    std::vector<float> first;
+    for (int i = 0; i < 6; ++i) {
+      auto out = s->run(x);
+      ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+      const Tensor& y = (*out)[0];
+      std::vector<float> got(y.data<float>(), y.data<float>() + y.numel());
+      if (i == 0) first = got;
+      EXPECT_EQ(got, first) << "run " << i;
+      const int used = s->plan_info().threads_used;
+      if (runs == 0 || i < runs - 1)
+        EXPECT_EQ(used, 0) << "run " << i;
+      else
+        EXPECT_TRUE(used == 1 || used == 2) << "run " << i << ": " << used;
+    }
+  }
+}
+
 TEST(Session, ArenaReusesMemoryAcrossLifetimes) {
   auto s = load_fmnist();
   ASSERT_TRUE(s);

@@ -138,6 +138,9 @@ Action add_bench(CLI::App& app) {
     fmt::print("arena      {:.2f} MiB (without reuse {:.2f} MiB)\npeak RSS   {:.1f} MiB\n",
                static_cast<double>(pi.arena_bytes) / 1048576.0,
                static_cast<double>(pi.naive_bytes) / 1048576.0, rss);
+    if (pi.threads_used > 0 && o->runtime.threads > 1)
+      fmt::print("threads    {} used (thread tuning: {} measured faster)\n", pi.threads_used,
+                 pi.threads_used == 1 ? "the calling thread alone" : "all threads");
     if (rtt_before && rtt_after)
       fmt::print("core RTT   {:.0f} ns before, {:.0f} ns after (cpu{} <-> cpu{})\n", rtt_before->ns,
                  rtt_after->ns, rtt_before->cpu_a, rtt_before->cpu_b);
@@ -181,6 +184,7 @@ Action add_bench(CLI::App& app) {
                           {"arena_bytes", pi.arena_bytes}};
       if (o->gap_us > 0) j["gap_us"] = o->gap_us;
       if (rtt_before && rtt_after) j["core_rtt_ns"] = {rtt_before->ns, rtt_after->ns};
+      if (pi.threads_used > 0) j["threads_used"] = pi.threads_used;
       if (o->profile) {  // every node in execution order, mean ms per run
         nlohmann::json nodes = nlohmann::json::array();
         for (const auto& t : s.profile())

@@ -36,9 +36,10 @@ Action add_quantize(CLI::App& app);
 Action add_prune(CLI::App& app);
 Action add_sysinfo(CLI::App& app);
 
-// --threads / --kernels / --opt-level, shared by every command that runs a model.
+// --threads / --kernels / --opt-level / --thread-tuning-runs, shared by every command that runs a model.
 struct RuntimeFlags {
   int threads = 1;
+  int thread_tuning_runs = SessionOptions{}.thread_tuning_runs;
   std::string kernels = "best";
   std::string opt_level = "all";
   void add_to(CLI::App* cmd);

@@ -17,12 +17,17 @@ void RuntimeFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--kernels", kernels, "best | reference")->check(CLI::IsMember({"best", "reference"}));
   cmd->add_option("--opt-level", opt_level, "graph optimization: none | basic | extended | all")
       ->check(CLI::IsMember({"none", "basic", "extended", "all"}));
+  cmd->add_option("--thread-tuning-runs", thread_tuning_runs,
+                  "with --threads > 1: first runs that time the model on one thread and on all, keeping the "
+                  "faster (0: always all threads)")
+      ->check(CLI::Range(0, 1000));
 }
 
 SessionOptions RuntimeFlags::session_options() const {
   SessionOptions so;
   so.threads = threads;
   so.reference_kernels = kernels == "reference";
+  so.thread_tuning_runs = thread_tuning_runs;
   so.optimization = opt_level == "none"       ? OptLevel::kNone
                     : opt_level == "basic"    ? OptLevel::kBasic
                     : opt_level == "extended" ? OptLevel::kExtended
