@@ -64,7 +64,7 @@ struct PlanInfo {
   size_t arena_bytes = 0;  // intermediate memory of the current plan
   size_t naive_bytes = 0;  // what it would take without reuse
   int static_nodes = 0, dynamic_nodes = 0, folded_nodes = 0, in_place_nodes = 0;
-  int threads_used = 0;  // threads the plan runs on once tuned (SessionOptions::thread_tuning_runs); 0 = not yet
+  int threads_used = 0;  // once thread tuning ended (SessionOptions::thread_tuning_runs), else 0
 };
 
 class Session {

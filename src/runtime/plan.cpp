@@ -399,8 +399,8 @@ Status Plan::run_dynamic(Step& step, ThreadPool* pool) {
   } else {
     for (Tensor*& t : step.outputs) t = nullptr;
   }
-  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(), pool, &options_,
-                ctx.outputs_after_run() ? &allocator : nullptr};
+  RunContext rc{step.inputs, step.outputs, step.dynamic_scratch.get(),
+                pool,        &options_,    ctx.outputs_after_run() ? &allocator : nullptr};
   return step.kernel->run(rc).with_context(node.label(step.node_id));
 }
 
