@@ -37,7 +37,8 @@ namespace {
 std::atomic<bool> g_accept_any_size{false};
 
 constexpr int64_t kMaxAbsY = int64_t{1} << 25;
-constexpr double kMaxGemmRatio = 0.8;  // see accepts_qlinear_winograd_avx512vnni
+constexpr double kMaxGemmRatio = 0.8;                          // see accepts_qlinear_winograd_avx512vnni
+constexpr int64_t kMaxThreadedWeightBytes = int64_t{2} << 20;  // likewise
 constexpr int kG[6][3] = {{1, 0, 0}, {-1, -1, -1}, {-1, 1, -1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1}};  // D G
 
 // The largest |x - x_zp| over every uint8-domain input, times sum |g| of each output channel, below 2^25.
@@ -229,8 +230,16 @@ bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
   const int64_t cp = (ws[1] + 31) / 32 * 32;
   const double gemm_ratio =
       8.0 * static_cast<double>(tiles * cp) / static_cast<double>(g->out[0] * g->out[1] * ws[1]);
+  // With several threads, each thread's tiles read every transformed weight (36 x cp x M int16: 8x the
+  // int8 weights), where the direct kernel splits output channels and each thread reads its share of the
+  // int8 weights. resnet18 at 2 threads (Zen 5, 2026-12-05, 12 alternating rounds, two passes) ran 6-12%
+  // faster with its 256-channel 14x14 layers (4.7 MB transformed) on the direct kernel; at 1 thread
+  // Winograd stays 1-2% ahead there, and the 128-channel layers (1.2 MB) were even at 2 threads.
+  const bool threaded = c.options().pool && c.options().pool->num_threads() > 1;
+  const int64_t transformed_bytes = 36 * cp * ws[0] * 2;
   if (!g_accept_any_size.load(std::memory_order_relaxed) &&
-      (tiles < 16 || ws[0] < 8 || ws[1] < 8 || gemm_ratio > kMaxGemmRatio))
+      (tiles < 16 || ws[0] < 8 || ws[1] < 8 || gemm_ratio > kMaxGemmRatio ||
+       (threaded && transformed_bytes > kMaxThreadedWeightBytes)))
     return false;
   const QConvConstants q(c);
   return output_fits(c.constant(3)->data<int8_t>(), ws[0], ws[1] * 9, q.x_zp_u);
