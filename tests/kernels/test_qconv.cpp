@@ -93,9 +93,12 @@ TEST(QLinearConvVnni, TileAndTailShapes) {
   check_qconv({.c = 3, .h = 4, .w = 100, .m = 8, .k = 3, .pad = 1});
 }
 
-// Small planes with long reductions take the channels-in-lanes kernel (4 pixels x 64 channels): 7x7 with
-// a partial last channel block, 14x14 from a stride-2 grid, signed activations and outputs, batch 2.
+// Small planes with long reductions take the channels-in-lanes kernel (1-6 pixels x 64 channels): 7x7 with
+// a partial last channel block (groups of 6 and 5 pixels), 14x14 from a stride-2 grid, signed activations
+// and outputs, batch 2, and planes of 1, 2, 3, 4 and 9 output pixels (groups of 1, 2, 3, 4, 5 + 4).
 TEST(QLinearConvVnni, ChannelsInLanesSmallPlanes) {
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {1, 2}, {1, 3}, {2, 2}, {3, 3}})
+    check_qconv({.c = 48, .h = h, .w = w, .m = 70, .k = 3, .pad = 1});
   check_qconv({.c = 48, .h = 7, .w = 7, .m = 64, .k = 3, .pad = 1});
   check_qconv({.c = 48, .h = 7, .w = 7, .m = 120, .k = 3, .pad = 1});
   check_qconv({.c = 44, .h = 28, .w = 28, .m = 64, .k = 3, .stride = 2, .pad = 1});

@@ -78,14 +78,15 @@ void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_
                       const float* scale, int32_t y_zp, bool y_signed, uint8_t* y);
 
 // "Channels in lanes" for planes the 32-pixel tiles fit badly (7x7 and 14x14: a quarter and an eighth
-// of the tile lanes would be dropped grid points): 4 pixels of a built panel, taken from any positions,
-// times 64 output channels; accumulators hold 16 channels of one pixel. Packed weights: the gemv layout
-// per block of 16 channels, the block's 4 blocks consecutive: wpack[((b * k4) + q) * 64 + l * 4 + j] =
-// W(16 * b + l, 4 * q + j). comp and scale hold the 64 channels. Pixel i < 4 reads panel pixel px[i];
+// of the tile lanes would be dropped grid points): `pixels` (1-6) pixels of a built panel, taken from any
+// positions, times 64 output channels; accumulators hold 16 channels of one pixel. Packed weights: the
+// gemv layout per block of 16 channels, the block's 4 blocks consecutive: wpack[((b * k4) + q) * 64 + l * 4
+// + j] = W(16 * b + l, 4 * q + j). comp and scale hold the 64 channels. Pixel i reads panel pixel px[i];
 // its requantized output goes to y[m * plane + out[i]] for m < channels (out[i] < 0: not stored).
+constexpr int kQLanesPixels = 6;  // pixels per call at most (24 accumulators)
 void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
                             const float* scale, int32_t y_zp, bool y_signed, const int* px,
-                            const int64_t* out, int channels, uint8_t* y, int64_t plane);
+                            const int64_t* out, int pixels, int channels, uint8_t* y, int64_t plane);
 
 // AVX2 (no VNNI): the same tiles and arithmetic with pairs instead of quads, in 16 bits. Panel:
 // col[(k2 * 32 + p) * 2 + j] = X(k = 2*k2 + j, pixel p) as int16 (the uint8 value); packed weights

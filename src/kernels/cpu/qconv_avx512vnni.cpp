@@ -121,47 +121,66 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
   }
 }
 
-void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
-                            const float* scale, int32_t y_zp, bool y_signed, const int* px,
-                            const int64_t* out, int channels, uint8_t* y, int64_t plane) {
-  // Sixteen named accumulators (pixel i, channel block b): GCC kept an indexed array of them in memory.
-  const __m512i k0 = _mm512_loadu_si512(comp), k1 = _mm512_loadu_si512(comp + 16);
-  const __m512i k2 = _mm512_loadu_si512(comp + 32), k3 = _mm512_loadu_si512(comp + 48);
-  __m512i a00 = k0, a01 = k1, a02 = k2, a03 = k3, a10 = k0, a11 = k1, a12 = k2, a13 = k3;
-  __m512i a20 = k0, a21 = k1, a22 = k2, a23 = k3, a30 = k0, a31 = k1, a32 = k2, a33 = k3;
+namespace {
+
+// P pixels x 64 channels: 4P accumulators, 4 weight vectors and one broadcast live at once (P = 6: 29
+// registers); each weight vector loaded serves P pixels.
+template <int P>
+void lanes_pixels(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
+                  const float* scale, int32_t y_zp, bool y_signed, const int* px, const int64_t* out,
+                  int channels, uint8_t* y, int64_t plane) {
+  __m512i acc[P][4];
+#pragma GCC unroll 6
+  for (int i = 0; i < P; ++i)
+    for (int b = 0; b < 4; ++b) acc[i][b] = _mm512_loadu_si512(comp + 16 * b);
+  const uint8_t* c[P];
+#pragma GCC unroll 6
+  for (int i = 0; i < P; ++i) c[i] = col + 4 * px[i];
   const int8_t* w = wpack;
   const int64_t wb = k4 * 64;  // bytes between the packed blocks of 16 channels
-  const uint8_t *c0 = col + 4 * px[0], *c1 = col + 4 * px[1], *c2 = col + 4 * px[2], *c3 = col + 4 * px[3];
   for (int64_t q = 0; q < k4; ++q, w += 64) {
     const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + wb);
     const __m512i w2 = _mm512_loadu_si512(w + 2 * wb), w3 = _mm512_loadu_si512(w + 3 * wb);
-    __m512i x = broadcast_dword(reinterpret_cast<const int8_t*>(c0 + q * 128));
-    dpbusd(a00, x, w0), dpbusd(a01, x, w1), dpbusd(a02, x, w2), dpbusd(a03, x, w3);
-    x = broadcast_dword(reinterpret_cast<const int8_t*>(c1 + q * 128));
-    dpbusd(a10, x, w0), dpbusd(a11, x, w1), dpbusd(a12, x, w2), dpbusd(a13, x, w3);
-    x = broadcast_dword(reinterpret_cast<const int8_t*>(c2 + q * 128));
-    dpbusd(a20, x, w0), dpbusd(a21, x, w1), dpbusd(a22, x, w2), dpbusd(a23, x, w3);
-    x = broadcast_dword(reinterpret_cast<const int8_t*>(c3 + q * 128));
-    dpbusd(a30, x, w0), dpbusd(a31, x, w1), dpbusd(a32, x, w2), dpbusd(a33, x, w3);
+#pragma GCC unroll 6
+    for (int i = 0; i < P; ++i) {
+      const __m512i x = broadcast_dword(reinterpret_cast<const int8_t*>(c[i] + q * 128));
+      dpbusd(acc[i][0], x, w0), dpbusd(acc[i][1], x, w1), dpbusd(acc[i][2], x, w2), dpbusd(acc[i][3], x, w3);
+    }
   }
   const __m512i zp16 = _mm512_set1_epi16(static_cast<int16_t>(y_zp));
   const __m512 hi = requant_hi(y_zp, y_signed);
   const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
   const __m512 s2 = _mm512_loadu_ps(scale + 32), s3 = _mm512_loadu_ps(scale + 48);
-  const __m512i q[4] = {pack4(requant_f32(a00, s0, hi), requant_f32(a01, s1, hi), requant_f32(a02, s2, hi),
-                              requant_f32(a03, s3, hi), zp16, y_signed),
-                        pack4(requant_f32(a10, s0, hi), requant_f32(a11, s1, hi), requant_f32(a12, s2, hi),
-                              requant_f32(a13, s3, hi), zp16, y_signed),
-                        pack4(requant_f32(a20, s0, hi), requant_f32(a21, s1, hi), requant_f32(a22, s2, hi),
-                              requant_f32(a23, s3, hi), zp16, y_signed),
-                        pack4(requant_f32(a30, s0, hi), requant_f32(a31, s1, hi), requant_f32(a32, s2, hi),
-                              requant_f32(a33, s3, hi), zp16, y_signed)};
   alignas(64) uint8_t bytes[64];
-  for (int i = 0; i < 4; ++i) {
+#pragma GCC unroll 6
+  for (int i = 0; i < P; ++i) {
     if (out[i] < 0) continue;
-    _mm512_store_si512(bytes, q[i]);
+    _mm512_store_si512(bytes,
+                       pack4(requant_f32(acc[i][0], s0, hi), requant_f32(acc[i][1], s1, hi),
+                             requant_f32(acc[i][2], s2, hi), requant_f32(acc[i][3], s3, hi), zp16, y_signed));
     uint8_t* dst = y + out[i];
     for (int m = 0; m < channels; ++m) dst[m * plane] = bytes[m];
+  }
+}
+
+}  // namespace
+
+void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
+                            const float* scale, int32_t y_zp, bool y_signed, const int* px,
+                            const int64_t* out, int pixels, int channels, uint8_t* y, int64_t plane) {
+  switch (pixels) {
+    case 1:
+      return lanes_pixels<1>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+    case 2:
+      return lanes_pixels<2>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+    case 3:
+      return lanes_pixels<3>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+    case 4:
+      return lanes_pixels<4>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+    case 5:
+      return lanes_pixels<5>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
+    default:
+      return lanes_pixels<6>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
   }
 }
 
