@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "core/cpu_features.h"
-#include "node_runner.h"
 #include "micro.h"
+#include "node_runner.h"
 
 namespace verge::bench {
 namespace {

@@ -27,20 +27,15 @@ void BM_Gemm(benchmark::State& state) {
     state.SkipWithError(err.c_str());
     return;
   }
-  if (state.range(6)) {
-    // Cold weights: evict the caches (a 64 MiB sweep) before every timed run, as in a whole model where
-    // the classifier's weights were pushed out of L2/L3 by the layers before it.
-    static std::vector<float> sweep(16 << 20, 1.f);
-    float acc = 0;
-    for (auto _ : state) {
+  // Cold weights (range 6): as in a whole model where the classifier's weights were pushed out of L2/L3
+  // by the layers before it.
+  for (auto _ : state) {
+    if (state.range(6)) {
       state.PauseTiming();
-      for (size_t i = 0; i < sweep.size(); i += 16) acc += sweep[i]++;
+      evict_caches();
       state.ResumeTiming();
-      r.run();
     }
-    benchmark::DoNotOptimize(acc);
-  } else {
-    for (auto _ : state) r.run();
+    r.run();
   }
   report_flops(state, 2.0 * static_cast<double>(m * k * n));
   state.counters["wGB/s"] =

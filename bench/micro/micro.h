@@ -10,5 +10,8 @@ namespace verge::bench {
 double fma_peak_gflops();
 // Sets counters GFLOPS (rate) and pct_peak on `state` for `flops` floating-point ops per iteration.
 void report_flops(benchmark::State& state, double flops_per_iter);
+// Evicts the caches (a 96 MiB read sweep): in a whole model a layer's weights are not cached when it runs.
+// Call with the timing paused.
+void evict_caches();
 
 }  // namespace verge::bench

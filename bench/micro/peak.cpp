@@ -1,6 +1,7 @@
 // Measures the single-core fp32 FMA peak: independent FMA chains (enough to cover latency x throughput)
 // on the widest vectors the CPU has, in a tight loop.
 #include <chrono>
+#include <vector>
 
 #include "core/cpu_features.h"
 #include "micro.h"
@@ -14,7 +15,9 @@ double fma_peak_gflops() {
   static const double peak = [] {
     double best = 0;
     for (int rep = 0; rep < 5; ++rep) {
-      double p = cpu_has(Isa::kAvx512) ? peak_avx512_gflops() : cpu_has(Isa::kAvx2Fma) ? peak_avx2_gflops() : 0;
+      double p = cpu_has(Isa::kAvx512)    ? peak_avx512_gflops()
+                 : cpu_has(Isa::kAvx2Fma) ? peak_avx2_gflops()
+                                          : 0;
       best = std::max(best, p);
     }
     return best;
@@ -27,7 +30,8 @@ void report_flops(benchmark::State& state, double flops) {
   state.counters["GFLOPS"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   const double peak = fma_peak_gflops();
   if (peak > 0) {
-    state.counters["pct_peak"] = benchmark::Counter(flops / 1e9 / peak * 100.0, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["pct_peak"] =
+        benchmark::Counter(flops / 1e9 / peak * 100.0, benchmark::Counter::kIsIterationInvariantRate);
   }
 }
 
@@ -36,5 +40,12 @@ static void BM_FmaPeak(benchmark::State& state) {
   state.counters["peak_GFLOPS"] = fma_peak_gflops();
 }
 BENCHMARK(BM_FmaPeak)->Iterations(1);
+
+void evict_caches() {
+  static std::vector<float> junk(24u << 20, 1.f);  // 96 MiB
+  float s = 0;
+  for (size_t i = 0; i < junk.size(); i += 16) s += junk[i];
+  benchmark::DoNotOptimize(s);
+}
 
 }  // namespace verge::bench

@@ -60,20 +60,15 @@ void BM_QLinearConv(benchmark::State& state) {
     state.SkipWithError(err.c_str());
     return;
   }
-  if (state.range(8)) {
-    // Cold: evict the caches (a 64 MiB sweep) before every timed run, as in a whole model whose weights
-    // (resnet18 int8 with Winograd: ~27 MB) exceed what L3 keeps between two uses of a layer.
-    static std::vector<float> sweep(16 << 20, 1.f);
-    float acc = 0;
-    for (auto _ : state) {
+  // Cold (range 8): as in a whole model whose weights (resnet18 int8 with Winograd: ~27 MB) exceed what
+  // L3 keeps between two uses of a layer.
+  for (auto _ : state) {
+    if (state.range(8)) {
       state.PauseTiming();
-      for (size_t i = 0; i < sweep.size(); i += 16) acc += sweep[i]++;
+      evict_caches();
       state.ResumeTiming();
-      r.run();
     }
-    benchmark::DoNotOptimize(acc);
-  } else {
-    for (auto _ : state) r.run();
+    r.run();
   }
   const int64_t out_hw = (hw + 2 * (k / 2) - k) / stride + 1;
   const double ops = 2.0 * static_cast<double>(m * out_hw * out_hw * (c / group) * k * k);

@@ -153,14 +153,6 @@ double rel_error(const Layer& l, Runner& r, int64_t block) {
   return err / mx;
 }
 
-// Evicts the caches (L3 is 32 MiB): in a whole model the weights of one layer are not cached when it runs.
-void evict_caches() {
-  static std::vector<float> junk(24u << 20, 1.f);  // 96 MiB
-  float s = 0;
-  for (size_t i = 0; i < junk.size(); i += 16) s += junk[i];
-  benchmark::DoNotOptimize(s);
-}
-
 void BM_Conv3x3(benchmark::State& state, Layer l, std::string variant, int threads, bool cold) {
   const int64_t block = variant.find("nchw8c") != std::string::npos ? 8 : 16;
   // Winograd on the edge cases even where its speed rules would leave them to the direct kernel.
