@@ -29,14 +29,7 @@ void BM_Gemm(benchmark::State& state) {
   }
   // Cold weights (range 6): as in a whole model where the classifier's weights were pushed out of L2/L3
   // by the layers before it.
-  for (auto _ : state) {
-    if (state.range(6)) {
-      state.PauseTiming();
-      evict_caches();
-      state.ResumeTiming();
-    }
-    r.run();
-  }
+  run_iterations(state, state.range(6) != 0, [&] { r.run(); });
   report_flops(state, 2.0 * static_cast<double>(m * k * n));
   state.counters["wGB/s"] =
       benchmark::Counter(static_cast<double>(k * n) * 4 / 1e9, benchmark::Counter::kIsIterationInvariantRate);

@@ -62,14 +62,7 @@ void BM_QLinearConv(benchmark::State& state) {
   }
   // Cold (range 8): as in a whole model whose weights (resnet18 int8 with Winograd: ~27 MB) exceed what
   // L3 keeps between two uses of a layer.
-  for (auto _ : state) {
-    if (state.range(8)) {
-      state.PauseTiming();
-      evict_caches();
-      state.ResumeTiming();
-    }
-    r.run();
-  }
+  run_iterations(state, state.range(8) != 0, [&] { r.run(); });
   const int64_t out_hw = (hw + 2 * (k / 2) - k) / stride + 1;
   const double ops = 2.0 * static_cast<double>(m * out_hw * out_hw * (c / group) * k * k);
   state.counters["GOPS"] = benchmark::Counter(ops / 1e9, benchmark::Counter::kIsIterationInvariantRate);

@@ -166,14 +166,7 @@ void BM_Conv3x3(benchmark::State& state, Layer l, std::string variant, int threa
     return;
   }
   if (!variant.empty()) state.counters["rel_err"] = rel_error(l, r, block);
-  for (auto _ : state) {
-    if (cold) {
-      state.PauseTiming();
-      evict_caches();
-      state.ResumeTiming();
-    }
-    r.run();
-  }
+  run_iterations(state, cold, [&] { r.run(); });
   report_flops(state, 2.0 * l.m * l.c * 9 * l.hw * l.hw);
 }
 
