@@ -82,8 +82,8 @@ void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_
 // positions, times 64 output channels; accumulators hold 16 channels of one pixel. Packed weights: the
 // gemv layout per block of 16 channels, the block's 4 blocks consecutive: wpack[((b * k4) + q) * 64 + l * 4
 // + j] = W(16 * b + l, 4 * q + j). comp and scale hold the 64 channels. Pixel i reads panel pixel px[i];
-// its requantized output goes to y[m * plane + out[i]] for m < channels (out[i] < 0: not stored).
-constexpr int kQLanesPixels = 6;  // pixels per call at most (24 accumulators)
+// its requantized output goes to y[m * plane + out[i]] for m < channels.
+constexpr int kQLanesPixels = 6;  // pixels per call: 1 to 6 (24 accumulators)
 void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
                             const float* scale, int32_t y_zp, bool y_signed, const int* px,
                             const int64_t* out, int pixels, int channels, uint8_t* y, int64_t plane);

@@ -154,7 +154,6 @@ void lanes_pixels(const uint8_t* col, const int8_t* wpack, int64_t k4, const int
   alignas(64) uint8_t bytes[64];
 #pragma GCC unroll 6
   for (int i = 0; i < P; ++i) {
-    if (out[i] < 0) continue;
     _mm512_store_si512(bytes,
                        pack4(requant_f32(acc[i][0], s0, hi), requant_f32(acc[i][1], s1, hi),
                              requant_f32(acc[i][2], s2, hi), requant_f32(acc[i][3], s3, hi), zp16, y_signed));
@@ -168,20 +167,10 @@ void lanes_pixels(const uint8_t* col, const int8_t* wpack, int64_t k4, const int
 void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, const int32_t* comp,
                             const float* scale, int32_t y_zp, bool y_signed, const int* px,
                             const int64_t* out, int pixels, int channels, uint8_t* y, int64_t plane) {
-  switch (pixels) {
-    case 1:
-      return lanes_pixels<1>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-    case 2:
-      return lanes_pixels<2>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-    case 3:
-      return lanes_pixels<3>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-    case 4:
-      return lanes_pixels<4>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-    case 5:
-      return lanes_pixels<5>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-    default:
-      return lanes_pixels<6>(col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
-  }
+  using Fn = decltype(&lanes_pixels<1>);
+  static constexpr Fn kByPixels[kQLanesPixels] = {lanes_pixels<1>, lanes_pixels<2>, lanes_pixels<3>,
+                                                  lanes_pixels<4>, lanes_pixels<5>, lanes_pixels<6>};
+  kByPixels[pixels - 1](col, wpack, k4, comp, scale, y_zp, y_signed, px, out, channels, y, plane);
 }
 
 void qgemv_avx512vnni(const uint8_t* x4, const int8_t* wpack, int64_t k4, int64_t m, const int32_t* comp,
