@@ -117,6 +117,17 @@ TEST(QLinearConvVnni, StridesPadsDilationsGroups) {
   check_qconv({.c = 8, .h = 11, .w = 11, .m = 16, .k = 3, .stride = 2, .group = 8});  // channel multiplier 2
 }
 
+// Stride 2's two padded-copy layouts (qconv.cpp, prepare): phase planes (the 7x7, the 3x3 on 131 and
+// the 5x5: input rows split into even and odd bytes, 64 or 32 at a time then the tail) and row phases
+// (dilation 2, the 1x1: only even padded rows copied); rows of 65 to 150 bytes, odd and even left pads.
+TEST(QLinearConvVnni, StrideTwoPhasePlanes) {
+  check_qconv({.c = 3, .h = 20, .w = 150, .m = 16, .k = 7, .stride = 2, .pad = 3});
+  check_qconv({.c = 5, .h = 9, .w = 131, .m = 8, .k = 3, .stride = 2, .pad = 1});
+  check_qconv({.c = 4, .h = 11, .w = 65, .m = 8, .k = 3, .stride = 2, .pad = 2, .dilation = 2});
+  check_qconv({.c = 4, .h = 10, .w = 66, .m = 8, .k = 5, .stride = 2, .pad = 0});
+  check_qconv({.c = 6, .h = 7, .w = 129, .m = 8, .k = 1, .stride = 2, .pad = 0});
+}
+
 TEST(QLinearConvVnni, SignsScalesBiasSaturation) {
   for (bool xs : {false, true})
     for (bool ys : {false, true})

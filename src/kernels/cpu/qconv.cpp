@@ -38,6 +38,9 @@ struct VnniMicro {
     qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip, dst);
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx512vnni(src, dst); }
+  static void split_columns(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd) {
+    qconv_split_columns_avx512vnni(src, n, even, odd);
+  }
   static bool can_gather() { return __builtin_cpu_supports("avx512vbmi"); }
   static constexpr bool kLanes = true;
   static void lanes(const uint8_t* col, const int8_t* w, int64_t k4, const int32_t* comp, const float* scale,
@@ -62,6 +65,9 @@ struct Avx2Micro {
     qconv_interleave2_avx2(r[0], r[1], flip, dst);
   }
   static void even_bytes(const uint8_t* src, uint8_t* dst) { qconv_even_bytes_avx2(src, dst); }
+  static void split_columns(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd) {
+    qconv_split_columns_avx2(src, n, even, odd);
+  }
   static bool can_gather() { return false; }
   static constexpr bool kLanes = false;
   static void lanes(const uint8_t*, const int16_t*, int64_t, const int32_t*, const float*, int32_t, bool,
@@ -116,10 +122,17 @@ class QLinearConvTiles final : public Kernel {
     // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
     // plane at q + i * dh * wp + j * dw: the 32 bytes of a tile are contiguous, so the panel is built with
     // interleaves only. Grid points with ox >= ow are computed and dropped. Other strides build rows.
-    // Stride 2 (both dims): the padded plane is stored as its even rows then its odd rows (padded width
-    // rounded up to even), so padded row 2 * oy + a is row oy + a / 2 of phase a % 2 and grid point
-    // q = oy * (wp / 2) + ox reads phase (i * dh) % 2 at 2q + (i * dh) / 2 * wp + j * dw: the even bytes
-    // of a 64-byte row (one vpmovwb).
+    // Stride 2 (both dims; padded sides rounded up to even), two layouts of the padded plane:
+    // - by row phase: its even rows then its odd rows, so padded row 2 * oy + a is row oy + a / 2 of
+    //   phase a % 2, and grid point q = oy * (wp / 2) + ox reads phase (i dh) % 2 at 2q + (i dh) / 2 * wp
+    //   + j dw: a panel row is the even bytes of 64 (one vpmovwb per panel row);
+    // - by row and column phase ("phase planes"): four planes of hp/2 x wp/2, padded (r, col) at phase
+    //   (r % 2, col % 2), position (r / 2, col / 2); q reads phase ((i dh) % 2, (j dw) % 2) at
+    //   q + (i dh) / 2 * wp / 2 + (j dw) / 2, contiguous like stride 1: panel rows are pointers into the
+    //   copy, but every input row is split into even and odd bytes when copied.
+    // Phase planes when panel rows outnumber copied rows 8 to 1 (kh kw tiles vs hp): resnet18's 7x7 stem
+    // (83:1) 15% faster, the 3x3 stems on 3 channels (16:1) 3-8%; its 3x3 stride-2 layers (2:1) were
+    // 20% slower with 2 threads (each thread copies the rows its tiles read, a few at a time).
     gs_ = sh_ == sw_ && (sh_ == 1 || sh_ == 2) ? sh_ : 0;
     grid_ = gs_ != 0;
     pad_top_ = g.pads_begin[0], pad_left_ = g.pads_begin[1];
@@ -162,10 +175,13 @@ class QLinearConvTiles final : public Kernel {
       }
     }
     koff_.clear();
+    phase_planes_ = gs_ == 2 && kh_ * kw_ * ptiles_ >= 8 * hp_;
+    read_row_phases_ = gs_ == 2 ? 0 : 3;
+    for (int64_t i = 0; i < kh_; ++i) read_row_phases_ |= 1 << (i * dh_ % 2);
     if (grid_)
       for (int64_t k = 0; k < k_; ++k) {
         const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
-        koff_.push_back(ci * hp_ * wp_ + padded_row(ki * dh_) * wp_ + kj * dw_);
+        koff_.push_back(ci * hp_ * wp_ + padded_offset(ki * dh_, kj * dw_));
       }
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
@@ -338,8 +354,12 @@ class QLinearConvTiles final : public Kernel {
     return buf;
   }
 
-  // Storage row of padded row r (stride 2: even rows first, then odd rows).
-  int64_t padded_row(int64_t r) const { return gs_ == 2 ? (r % 2) * (hp_ / 2) + r / 2 : r; }
+  // Where padded (r, col) is stored in its channel's padded plane (stride 2: by phase, see prepare).
+  int64_t padded_offset(int64_t r, int64_t col) const {
+    if (gs_ != 2) return r * wp_ + col;
+    if (!phase_planes_) return ((r % 2) * (hp_ / 2) + r / 2) * wp_ + col;
+    return ((r % 2) * 2 + col % 2) * (hp_ / 2) * (wp_ / 2) + (r / 2) * (wp_ / 2) + col / 2;
+  }
 
   // The panel of one tile: row(k, buf) gives reduction index k's 32 bytes (a pointer into the input, or
   // into buf after writing them there); G rows at a time are interleaved, rows past K are x_zp.
@@ -388,12 +408,22 @@ class QLinearConvTiles final : public Kernel {
       for (int64_t ci = gi * cg_; ci < (gi + 1) * cg_; ++ci) {
         uint8_t* plane = padded + (n * c_ + ci) * hp_ * wp_;
         const uint8_t* src = x + (n * c_ + ci) * h_ * w_;
-        if (whole) std::memset(plane + padded_row(a) * wp_, x_zp_, static_cast<size_t>((b - a + 1) * wp_));
+        if (whole) std::memset(plane + padded_offset(a, 0), x_zp_, static_cast<size_t>((b - a + 1) * wp_));
         for (int64_t r = a; r <= b; ++r) {
-          uint8_t* dst = plane + padded_row(r) * wp_;
-          if (!whole) std::memset(dst, x_zp_, static_cast<size_t>(wp_));
           const int64_t iy = r - pad_top_;
-          if (iy >= 0 && iy < h_) std::memcpy(dst + pad_left_, src + iy * w_, static_cast<size_t>(w_));
+          if (!(read_row_phases_ >> (r % 2) & 1)) continue;  // no tap reads it (stride 2: 1x1, dilation 2)
+          if (phase_planes_) {
+            if (!whole)
+              for (int64_t col = 0; col < 2; ++col)
+                std::memset(plane + padded_offset(r, col), x_zp_, static_cast<size_t>(wp_ / 2));
+            if (iy >= 0 && iy < h_)
+              Micro::split_columns(src + iy * w_, w_, plane + padded_offset(r, pad_left_),
+                                   plane + padded_offset(r, pad_left_ + 1));
+          } else {
+            uint8_t* dst = plane + padded_offset(r, 0);
+            if (!whole) std::memset(dst, x_zp_, static_cast<size_t>(wp_));
+            if (iy >= 0 && iy < h_) std::memcpy(dst + pad_left_, src + iy * w_, static_cast<size_t>(w_));
+          }
         }
       }
       a = b + 1;
@@ -403,11 +433,11 @@ class QLinearConvTiles final : public Kernel {
   // Panel from the padded grid (see prepare): rows are pointers into the (padded) input.
   void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, Elem* panel) const {
     build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
-      const uint8_t* src = xg + gs_ * q0 + koff_[static_cast<size_t>(k)];
-      if (gs_ == 2) {  // always padded with 192 bytes of slack: the 64 bytes are readable
-        Micro::even_bytes(src, buf);
+      if (gs_ == 2 && !phase_planes_) {  // always padded with 192 bytes of slack: the 64 bytes are readable
+        Micro::even_bytes(xg + 2 * q0 + koff_[static_cast<size_t>(k)], buf);
         return buf;
       }
+      const uint8_t* src = xg + q0 + koff_[static_cast<size_t>(k)];
       if (src + PT <= x_end) return src;
       // The end of the input: valid pixels are inside, the rest of the tile is dropped.
       const int64_t avail = std::clamp<int64_t>(x_end - src, 0, PT);
@@ -497,6 +527,8 @@ class QLinearConvTiles final : public Kernel {
   std::vector<uint8_t> gather_idx_;  // compact tiles: per tile 64 permute indices (32 used)
   std::vector<int64_t> gather_q0_;   // compact tiles: per tile the padded-plane offset of its first pixel
   int64_t gs_ = 0, gw_ = 0;
+  bool phase_planes_ = false;  // stride 2: the padded copy by row and column phase (see prepare)
+  int read_row_phases_ = 3;    // bit a set when some tap reads padded rows of phase a (stride 2: 1 or 2)
   std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;

@@ -64,6 +64,8 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 
 // dst[p] = src[2p] for p < 32 (reads 64 bytes).
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
+// even[p] = src[2p] for 2p < n, odd[p] = src[2p + 1] for 2p + 1 < n (reads and writes nothing else).
+void qconv_split_columns_avx512vnni(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd);
 
 // dst[p] = src[idx[p]] for p < 32, idx[p] < 128 (reads 128 bytes of src and 64 of idx). Needs
 // AVX512-VBMI (vpermt2b).
@@ -99,6 +101,7 @@ void qconv_tile_avx2(const int16_t* col, const int16_t* wpack, int64_t k2, const
 // dst[p * 2 + j] = int16(rows[j][p] ^ flip) for p < 32.
 void qconv_interleave2_avx2(const uint8_t* r0, const uint8_t* r1, uint8_t flip, int16_t* dst);
 void qconv_even_bytes_avx2(const uint8_t* src, uint8_t* dst);
+void qconv_split_columns_avx2(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd);
 
 }  // namespace verge
 

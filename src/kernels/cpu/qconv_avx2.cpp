@@ -83,4 +83,18 @@ void qconv_even_bytes_avx2(const uint8_t* src, uint8_t* dst) {
                       _mm256_permute4x64_epi64(_mm256_packus_epi16(a, b), 0xD8));
 }
 
+void qconv_split_columns_avx2(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd) {
+  const __m256i low = _mm256_set1_epi16(0x00FF);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    // Per 128-bit lane: 8 even bytes then 8 odd bytes; the permute gathers the evens in the low half.
+    const __m256i p = _mm256_permute4x64_epi64(
+        _mm256_packus_epi16(_mm256_and_si256(v, low), _mm256_srli_epi16(v, 8)), 0xD8);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(even + i / 2), _mm256_castsi256_si128(p));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(odd + i / 2), _mm256_extracti128_si256(p, 1));
+  }
+  for (; i < n; ++i) (i % 2 ? odd : even)[i / 2] = src[i];
+}
+
 }  // namespace verge

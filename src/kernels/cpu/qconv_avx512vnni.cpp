@@ -213,6 +213,17 @@ void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_cvtepi16_epi8(_mm512_loadu_si512(src)));
 }
 
+void qconv_split_columns_avx512vnni(const uint8_t* src, int64_t n, uint8_t* even, uint8_t* odd) {
+  for (int64_t i = 0; i < n; i += 64) {
+    const int64_t len = n - i < 64 ? n - i : 64;
+    const __m512i v = _mm512_maskz_loadu_epi8(low_bytes(len), src + i);
+    _mm256_mask_storeu_epi8(even + i / 2, static_cast<__mmask32>(low_bytes((len + 1) / 2)),
+                            _mm512_cvtepi16_epi8(v));
+    _mm256_mask_storeu_epi8(odd + i / 2, static_cast<__mmask32>(low_bytes(len / 2)),
+                            _mm512_cvtepi16_epi8(_mm512_srli_epi16(v, 8)));
+  }
+}
+
 void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
                                   uint8_t flip, uint8_t* dst) {
   const __m128i f = _mm_set1_epi8(static_cast<char>(flip));
