@@ -100,8 +100,9 @@ Status Plan::plan_nodes() {
     const ir::Node& node = g.nodes[id];
     const auto node_id = static_cast<ir::NodeId>(id);
     if (node.op == OpId::kUnknown)
-      return Status::unsupported(fmt::format("{}: operator '{}{}{}' is not supported by Verge", node.label(node_id),
-                                             node.domain, node.domain.empty() ? "" : ".", node.op_type));
+      return Status::unsupported(fmt::format("{}: operator '{}{}{}' is not supported by Verge",
+                                             node.label(node_id), node.domain, node.domain.empty() ? "" : ".",
+                                             node.op_type));
     const OpInfo& info = op_info(node.op);
     Step step;
     step.node_id = node_id;
@@ -120,9 +121,14 @@ Status Plan::plan_nodes() {
           return Status::invalid_model(
               fmt::format("{}: input '{}' is not produced by any node, initializer or graph input",
                           node.label(node_id), g.value(v).name));
-        case Slot::Kind::kDynamic: dynamic = true; break;
-        case Slot::Kind::kConstant: in_values[i] = s.constant; [[fallthrough]];
-        default: in_types[i] = &s.type;
+        case Slot::Kind::kDynamic:
+          dynamic = true;
+          break;
+        case Slot::Kind::kConstant:
+          in_values[i] = s.constant;
+          [[fallthrough]];
+        default:
+          in_types[i] = &s.type;
       }
       all_constant = all_constant && s.kind == Slot::Kind::kConstant;
     }
@@ -133,8 +139,10 @@ Status Plan::plan_nodes() {
       InferContext ctx(g, node, std::span(in_types).first(n_regular), std::span(in_values).first(n_regular),
                        out_types);
       Status st = info.infer(ctx);
-      if (st.code() == StatusCode::kNeedsValue || (st.is_ok() && ctx.outputs_after_run())) dynamic = true;
-      else if (!st.is_ok()) return st.with_context(node.label(node_id));
+      if (st.code() == StatusCode::kNeedsValue || (st.is_ok() && ctx.outputs_after_run()))
+        dynamic = true;
+      else if (!st.is_ok())
+        return st.with_context(node.label(node_id));
     }
     if (dynamic) {
       step.dynamic = true;
@@ -146,7 +154,8 @@ Status Plan::plan_nodes() {
     }
     for (size_t o = 0; o < node.outputs.size(); ++o)
       if (node.outputs[o] != ir::kNoValue && out_types[o].dtype == DType::kUndefined)
-        return Status::internal(fmt::format("{}: shape inference left output {} undefined", node.label(node_id), o));
+        return Status::internal(
+            fmt::format("{}: shape inference left output {} undefined", node.label(node_id), o));
 
     const bool shape_only =
         options_.fold_shapes && (node.op == OpId::Shape || node.op == OpId::Size) && in_types[0] != nullptr;
@@ -168,7 +177,8 @@ Status Plan::plan_nodes() {
       std::vector<Tensor> shape_views;
       std::vector<const Tensor*> ins(in_values);
       if (shape_only) {
-        shape_views.push_back(Tensor::wrap(in_types[0]->dtype, in_types[0]->shape, static_cast<void*>(nullptr)));
+        shape_views.push_back(
+            Tensor::wrap(in_types[0]->dtype, in_types[0]->shape, static_cast<void*>(nullptr)));
         ins[0] = &shape_views[0];
       }
       std::vector<Tensor> outs(node.outputs.size());
@@ -250,8 +260,8 @@ Status Plan::plan_memory() {
     if (in == ir::kNoValue || out == ir::kNoValue) continue;
     const Slot& si = slots_[static_cast<size_t>(in)];
     const Slot& so = slots_[static_cast<size_t>(out)];
-    if (si.kind != Slot::Kind::kArena || so.kind != Slot::Kind::kArena || si.last_use != s || si.bytes != so.bytes ||
-        is_output[static_cast<size_t>(in)])
+    if (si.kind != Slot::Kind::kArena || so.kind != Slot::Kind::kArena || si.last_use != s ||
+        si.bytes != so.bytes || is_output[static_cast<size_t>(in)])
       continue;
     bool read_twice = false;  // the same value feeding two inputs of this step
     for (size_t k = 0; k < step.in_values.size(); ++k)
@@ -292,7 +302,8 @@ Status Plan::plan_memory() {
   // collide with an already placed block whose lifetime overlaps.
   std::vector<size_t> order(blocks.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return blocks[a].bytes > blocks[b].bytes; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return blocks[a].bytes > blocks[b].bytes; });
   std::vector<size_t> placed;
   size_t total = 0;
   for (size_t idx : order) {
@@ -314,7 +325,8 @@ Status Plan::plan_memory() {
   }
   stats_.arena_bytes = total;
   for (size_t v = 0; v < slots_.size(); ++v)  // group members share their root's offset
-    if (slots_[v].kind == Slot::Kind::kArena) slots_[v].offset = slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset;
+    if (slots_[v].kind == Slot::Kind::kArena)
+      slots_[v].offset = slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset;
   std::shared_ptr<void>& arena = shared_ ? shared_->buffer : arena_;
   if (!shared_ || !arena || shared_->bytes < total) {
     arena.reset();  // a shared arena's old buffer first: peak memory is the new size, not old + new
@@ -328,19 +340,28 @@ Status Plan::plan_memory() {
 
   for (Slot& s : slots_) {
     switch (s.kind) {
-      case Slot::Kind::kArena: s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, base + s.offset); break;
-      case Slot::Kind::kBound: s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, static_cast<void*>(nullptr)); break;
-      case Slot::Kind::kConstant: s.tensor = *s.constant; break;
-      default: break;
+      case Slot::Kind::kArena:
+        s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, base + s.offset);
+        break;
+      case Slot::Kind::kBound:
+        s.tensor = Tensor::wrap(s.type.dtype, s.type.shape, static_cast<void*>(nullptr));
+        break;
+      case Slot::Kind::kConstant:
+        s.tensor = *s.constant;
+        break;
+      default:
+        break;
     }
   }
   for (Step& step : steps_) {
     step.inputs.assign(step.in_values.size(), nullptr);
     for (size_t i = 0; i < step.in_values.size(); ++i)
-      if (step.in_values[i] != ir::kNoValue) step.inputs[i] = &slots_[static_cast<size_t>(step.in_values[i])].tensor;
+      if (step.in_values[i] != ir::kNoValue)
+        step.inputs[i] = &slots_[static_cast<size_t>(step.in_values[i])].tensor;
     step.outputs.assign(step.node->outputs.size(), nullptr);
     for (size_t o = 0; o < step.node->outputs.size(); ++o)
-      if (step.node->outputs[o] != ir::kNoValue) step.outputs[o] = &slots_[static_cast<size_t>(step.node->outputs[o])].tensor;
+      if (step.node->outputs[o] != ir::kNoValue)
+        step.outputs[o] = &slots_[static_cast<size_t>(step.node->outputs[o])].tensor;
     step.scratch = step.scratch_bytes ? base + step.scratch_offset : nullptr;
   }
   outputs_.clear();
@@ -369,8 +390,8 @@ Status Plan::run_dynamic(Step& step, ThreadPool* pool) {
   }
   std::vector<TensorType> out_types(node.outputs.size());
   const size_t n_regular = node.inputs.size();
-  InferContext ctx(*graph_, node, std::span(type_ptrs).first(n_regular), std::span(step.inputs).first(n_regular),
-                   out_types);
+  InferContext ctx(*graph_, node, std::span(type_ptrs).first(n_regular),
+                   std::span(step.inputs).first(n_regular), out_types);
   Status st = op_info(node.op).infer(ctx);
   if (!st.is_ok()) return st.with_context(node.label(step.node_id));
   if (!step.kernel || step.prepared_types != types) {
@@ -384,7 +405,8 @@ Status Plan::run_dynamic(Step& step, ThreadPool* pool) {
     Plan* plan;
     Step* step;
     Result<Tensor*> allocate(size_t o, DType dtype, const Shape& shape) override {
-      if (o >= step->node->outputs.size() || step->node->outputs[o] == ir::kNoValue) return static_cast<Tensor*>(nullptr);
+      if (o >= step->node->outputs.size() || step->node->outputs[o] == ir::kNoValue)
+        return static_cast<Tensor*>(nullptr);
       Slot& s = plan->slots_[static_cast<size_t>(step->node->outputs[o])];
       VERGE_ASSIGN_OR_RETURN(s.tensor, Tensor::allocate(dtype, shape));
       step->outputs[o] = &s.tensor;
@@ -395,7 +417,8 @@ Status Plan::run_dynamic(Step& step, ThreadPool* pool) {
   allocator.step = &step;
   if (!ctx.outputs_after_run()) {
     for (size_t o = 0; o < node.outputs.size(); ++o)
-      if (node.outputs[o] != ir::kNoValue) VERGE_RETURN_IF_ERROR(allocator.allocate(o, out_types[o].dtype, out_types[o].shape).status());
+      if (node.outputs[o] != ir::kNoValue)
+        VERGE_RETURN_IF_ERROR(allocator.allocate(o, out_types[o].dtype, out_types[o].shape).status());
   } else {
     for (Tensor*& t : step.outputs) t = nullptr;
   }
@@ -439,7 +462,8 @@ Status Plan::run(std::span<const Tensor* const> bound) {
       Status st = step.kernel->run(rc);
       if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
     }
-    if (profile) step_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (profile)
+      step_seconds_[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   if (tuning) {
     const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
@@ -452,8 +476,10 @@ Status Plan::run(std::span<const Tensor* const> bound) {
   const ir::Graph& g = *graph_;
   for (size_t k = 0; k < g.outputs.size(); ++k) {
     const Slot& s = slots_[static_cast<size_t>(g.outputs[k])];
-    if (s.kind == Slot::Kind::kBound) outputs_[k].reset_data(const_cast<void*>(s.tensor.raw()));
-    else if (s.kind == Slot::Kind::kDynamic) outputs_[k] = s.tensor;
+    if (s.kind == Slot::Kind::kBound)
+      outputs_[k].reset_data(const_cast<void*>(s.tensor.raw()));
+    else if (s.kind == Slot::Kind::kDynamic)
+      outputs_[k] = s.tensor;
   }
   return Status::ok();
 }
