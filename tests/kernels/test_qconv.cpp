@@ -261,25 +261,29 @@ TEST(QLinearConvVnni, WinogradDeclinesWeightsPastTheBound) {
   EXPECT_GT(check_variants(kc, "qlinearconv_avx512vnni"), 0);
 }
 
-// Past 2 MiB of transformed weights (here 256 -> 256 channels: 4.7 MB), Winograd is taken at 1 thread and
-// declined at 2, where the direct kernel splits the output channels (kernels/cpu/qconv_winograd.cpp);
-// 128 -> 128 channels (1.2 MB) keep it at both.
-TEST(QLinearConvVnni, WinogradLargeWeightsOnlyAtOneThread) {
+// With several threads Winograd needs small transformed weights and 16 tiles per thread
+// (kernels/cpu/qconv_winograd.cpp): 256 -> 256 channels on 14x14 (4.7 MB) and 64 -> 64 on 13x13 (16
+// tiles) are taken at 1 thread and declined at 2; 128 -> 128 on 28x28 (1.2 MB, 49 tiles) keeps it at both.
+TEST(QLinearConvVnni, WinogradThreadedNeedsSmallWeightsAndTiles) {
   if (!cpu_has(Isa::kAvx512Vnni) || !__builtin_cpu_supports("avx512vbmi")) GTEST_SKIP() << "no AVX512-VBMI";
-  for (int64_t c : {128, 256}) {
+  struct Layer {
+    int64_t c, hw;
+    int runs;  // check_variants counts (variant, thread count) runs: 1 and 2 threads, or 1 thread only
+  };
+  for (Layer l : {Layer{256, 14, 1}, Layer{64, 13, 1}, Layer{128, 28, 2}}) {
     std::mt19937 rng(5);
     KernelCase kc("QLinearConv");
-    kc.input(random_ints<uint8_t>(rng, {1, c, 14, 14}, 0, 255))
+    kc.input(random_ints<uint8_t>(rng, {1, l.c, l.hw, l.hw}, 0, 255))
         .constant(Tensor::scalar<float>(0.02f))
         .constant(Tensor::scalar<uint8_t>(120))
-        .constant(random_ints<int8_t>(rng, {c, c, 3, 3}, -40, 40))
+        .constant(random_ints<int8_t>(rng, {l.c, l.c, 3, 3}, -40, 40))
         .constant(Tensor::scalar<float>(0.004f))
         .constant(Tensor::scalar<int8_t>(0))
         .constant(Tensor::scalar<float>(0.05f))
         .constant(Tensor::scalar<uint8_t>(100));
     kc.attr_ints("kernel_shape", {3, 3}).attr_ints("pads", {1, 1, 1, 1});
-    // check_variants counts (variant, thread count) runs: 1 and 2 threads, or 1 thread only.
-    EXPECT_EQ(check_variants(kc, "qlinearconv_winograd_avx512vnni"), c == 256 ? 1 : 2) << c << " channels";
+    EXPECT_EQ(check_variants(kc, "qlinearconv_winograd_avx512vnni"), l.runs)
+        << l.c << " channels on " << l.hw;
   }
 }
 

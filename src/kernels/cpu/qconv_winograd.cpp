@@ -39,6 +39,7 @@ std::atomic<bool> g_accept_any_size{false};
 constexpr int64_t kMaxAbsY = int64_t{1} << 25;
 constexpr double kMaxGemmRatio = 0.8;                          // see accepts_qlinear_winograd_avx512vnni
 constexpr int64_t kMaxThreadedWeightBytes = int64_t{2} << 20;  // likewise
+constexpr int64_t kMinTilesPerThread = 16;                     // likewise
 constexpr int kG[6][3] = {{1, 0, 0}, {-1, -1, -1}, {-1, 1, -1}, {1, 2, 4}, {1, -2, 4}, {0, 0, 1}};  // D G
 
 // The largest |x - x_zp| over every uint8-domain input, times sum |g| of each output channel, below 2^25.
@@ -235,11 +236,16 @@ bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
   // int8 weights. resnet18 at 2 threads (Zen 5, 2026-12-05, 12 alternating rounds, two passes) ran 6-12%
   // faster with its 256-channel 14x14 layers (4.7 MB transformed) on the direct kernel; at 1 thread
   // Winograd stays 1-2% ahead there, and the 128-channel layers (1.2 MB) were even at 2 threads.
-  const bool threaded = c.options().pool && c.options().pool->num_threads() > 1;
+  // Few tiles per thread likewise: SqueezeNet's 64 -> 256 on 13x13 (16 tiles, 1.2 MB transformed) at 2
+  // threads ran 56-68 us on Winograd and 45-47 us direct (bench/micro/qconv.cpp, Zen 5, 2026-12-06; at
+  // 1 thread Winograd 72 vs 76); 49 tiles at 2 threads: 32 -> 128 on 27x27 even, 128 -> 128 on 28x28
+  // Winograd 1.5-2x faster.
+  const int64_t threads = c.options().pool ? c.options().pool->num_threads() : 1;
   const int64_t transformed_bytes = 36 * cp * ws[0] * 2;
   if (!g_accept_any_size.load(std::memory_order_relaxed) &&
       (tiles < 16 || ws[0] < 8 || ws[1] < 8 || gemm_ratio > kMaxGemmRatio ||
-       (threaded && transformed_bytes > kMaxThreadedWeightBytes)))
+       (threads > 1 &&
+        (transformed_bytes > kMaxThreadedWeightBytes || tiles < kMinTilesPerThread * threads))))
     return false;
   const QConvConstants q(c);
   return output_fits(c.constant(3)->data<int8_t>(), ws[0], ws[1] * 9, q.x_zp_u);
