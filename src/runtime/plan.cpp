@@ -35,6 +35,7 @@ struct Plan::Step {
   size_t scratch_offset = 0;
   size_t scratch_bytes = 0;
   int in_place_input = -1;  // output 0 may share input i's memory (kernel-declared)
+  bool elided = false;      // a Concat whose inputs were written in place in its output: nothing to run
   void* scratch = nullptr;
   // Dynamic nodes: kernel prepared for these input types, re-prepared when they change.
   std::vector<TensorType> prepared_types;
@@ -239,7 +240,9 @@ Status Plan::plan_memory() {
 
   // In-place execution: output 0 of a step joins the buffer of the input its kernel allows, when that
   // input is an intermediate whose last use is this step and the sizes match. Groups share one block.
+  // A group member lives at `delta` bytes into its parent's memory (0 for in-place members).
   std::vector<int> group(slots_.size(), -1);
+  std::vector<size_t> delta(slots_.size(), 0);
   for (size_t v = 0; v < slots_.size(); ++v) {
     Slot& s = slots_[v];
     if (s.kind != Slot::Kind::kArena) continue;
@@ -249,6 +252,12 @@ Status Plan::plan_memory() {
   auto root = [&](int v) {
     while (group[static_cast<size_t>(v)] != v) v = group[static_cast<size_t>(v)];
     return v;
+  };
+  auto offset_in_root = [&](int v) {
+    size_t off = 0;
+    for (; group[static_cast<size_t>(v)] != v; v = group[static_cast<size_t>(v)])
+      off += delta[static_cast<size_t>(v)];
+    return off;
   };
   std::vector<char> is_output(slots_.size(), 0);
   for (ir::ValueId o : g.outputs) is_output[static_cast<size_t>(o)] = 1;
@@ -268,6 +277,56 @@ Status Plan::plan_memory() {
       read_twice = read_twice || (static_cast<int>(k) != step.in_place_input && step.in_values[k] == in);
     if (read_twice) continue;
     group[static_cast<size_t>(out)] = root(in);
+    delta[static_cast<size_t>(out)] = offset_in_root(in);
+    ++stats_.in_place_nodes;
+  }
+  // Concat in place: each input's producers write straight into its slice of the output (the concat
+  // then runs nothing) when the slices are contiguous (every axis before the concat axis is 1), start at
+  // 64-byte multiples, and each input's group is written only before the concat and read at most by it
+  // (a later write into a slice would change the output; a later read could see the output's successor
+  // overwrite it). Saves SqueezeNet's eight copies (the one-thread copy of data both threads wrote).
+  for (int s = 0; s < end; ++s) {
+    Step& step = steps_[static_cast<size_t>(s)];
+    if (step.dynamic || step.node->op != OpId::Concat || step.node->outputs.empty()) continue;
+    const ir::ValueId out = step.node->output(0);
+    if (out == ir::kNoValue || slots_[static_cast<size_t>(out)].kind != Slot::Kind::kArena) continue;
+    const Shape& shape = slots_[static_cast<size_t>(out)].type.shape;
+    const auto rank = static_cast<int64_t>(shape.size());
+    int64_t axis = step.node->get_int("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 0 || axis >= rank) continue;
+    bool ok = true;
+    for (int64_t d = 0; d < axis; ++d) ok = ok && shape[static_cast<size_t>(d)] == 1;
+    std::vector<int> roots;
+    std::vector<size_t> starts;
+    size_t at = 0;
+    const int out_root = root(out);
+    for (ir::ValueId in : step.node->inputs) {
+      if (!ok) break;
+      const Slot* si = in == ir::kNoValue ? nullptr : &slots_[static_cast<size_t>(in)];
+      if (!si || si->kind != Slot::Kind::kArena || at % kAlign != 0) {
+        ok = false;
+        break;
+      }
+      const int r = root(in);
+      ok =
+          r != out_root && std::find(roots.begin(), roots.end(), r) == roots.end() && offset_in_root(in) == 0;
+      for (size_t v = 0; ok && v < slots_.size(); ++v) {
+        const Slot& m = slots_[v];
+        if (m.kind != Slot::Kind::kArena || root(static_cast<int>(v)) != r) continue;
+        ok = !is_output[v] && m.def < s && m.last_use <= s;
+      }
+      roots.push_back(r);
+      starts.push_back(at);
+      at += static_cast<size_t>(shape_numel(si->type.shape)) * dtype_size(si->type.dtype);
+    }
+    if (!ok) continue;
+    const size_t base = offset_in_root(out);
+    for (size_t i = 0; i < roots.size(); ++i) {
+      group[static_cast<size_t>(roots[i])] = out_root;
+      delta[static_cast<size_t>(roots[i])] = base + starts[i];
+    }
+    step.elided = true;
     ++stats_.in_place_nodes;
   }
   struct Block {
@@ -286,7 +345,7 @@ Status Plan::plan_memory() {
       blocks.push_back({s.bytes, s.def, s.last_use, &slots_[static_cast<size_t>(r)].offset});
     }
     Block& b = blocks[static_cast<size_t>(block_of[static_cast<size_t>(r)])];
-    b.bytes = std::max(b.bytes, s.bytes);
+    b.bytes = std::max(b.bytes, offset_in_root(static_cast<int>(v)) + s.bytes);
     b.begin = std::min(b.begin, s.def);
     b.end = std::max(b.end, s.last_use);
   }
@@ -324,9 +383,10 @@ Status Plan::plan_memory() {
     placed.push_back(idx);
   }
   stats_.arena_bytes = total;
-  for (size_t v = 0; v < slots_.size(); ++v)  // group members share their root's offset
-    if (slots_[v].kind == Slot::Kind::kArena)
-      slots_[v].offset = slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset;
+  for (size_t v = 0; v < slots_.size(); ++v)  // group members sit at their offset into the root's block
+    if (slots_[v].kind == Slot::Kind::kArena && group[v] != static_cast<int>(v))
+      slots_[v].offset =
+          slots_[static_cast<size_t>(root(static_cast<int>(v)))].offset + offset_in_root(static_cast<int>(v));
   std::shared_ptr<void>& arena = shared_ ? shared_->buffer : arena_;
   if (!shared_ || !arena || shared_->bytes < total) {
     arena.reset();  // a shared arena's old buffer first: peak memory is the new size, not old + new
@@ -457,7 +517,7 @@ Status Plan::run(std::span<const Tensor* const> bound) {
     const auto t0 = profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     if (step.dynamic) {
       VERGE_RETURN_IF_ERROR(run_dynamic(step, pool));
-    } else {
+    } else if (!step.elided) {
       RunContext rc{step.inputs, step.outputs, step.scratch, pool, &options_};
       Status st = step.kernel->run(rc);
       if (!st.is_ok()) return st.with_context(step.node->label(step.node_id));
@@ -501,7 +561,10 @@ std::vector<NodeProfile> Plan::profile() const {
   for (size_t k = 0; k < steps_.size() && k < step_seconds_.size(); ++k) {
     const Step& s = steps_[k];
     r.push_back({s.node->name, s.node->op_type.empty() ? std::string(op_name(s.node->op)) : s.node->op_type,
-                 s.kernel ? s.kernel->name() : "dynamic", step_seconds_[k]});
+                 s.elided   ? "in place"
+                 : s.kernel ? s.kernel->name()
+                            : "dynamic",
+                 step_seconds_[k]});
   }
   return r;
 }
@@ -509,7 +572,7 @@ std::vector<NodeProfile> Plan::profile() const {
 std::vector<std::pair<std::string, std::string>> Plan::kernel_choices() const {
   std::vector<std::pair<std::string, std::string>> r;
   for (const Step& s : steps_)
-    r.emplace_back(s.node->label(s.node_id), s.kernel ? s.kernel->name() : "dynamic");
+    r.emplace_back(s.node->label(s.node_id), s.elided ? "in place" : s.kernel ? s.kernel->name() : "dynamic");
   return r;
 }
 

@@ -9,6 +9,7 @@
 #include <new>
 
 #include "core/cpu_features.h"
+#include "graph_builder.h"
 #include "import/onnx/importer.h"
 #include "io/idx.h"
 #include "kernels/cpu/conv_winograd.h"
@@ -119,6 +120,64 @@ TEST(Session, ArenaReusesMemoryAcrossLifetimes) {
   EXPECT_GT(info.arena_bytes, 0u);
   EXPECT_LT(info.arena_bytes, info.naive_bytes);  // a chain of ops reuses dead buffers
   EXPECT_EQ(info.dynamic_nodes, 0);
+}
+
+// Concat in place (runtime/plan.cpp): the inputs are computed straight into their slices of the output
+// and the Concat runs nothing, unless an input is read after it, is a graph input, appears twice, or the
+// slices are not contiguous. Every case gives the plain result.
+TEST(Session, ConcatInPlaceOnlyWhereItIsSafe) {
+  struct Case {
+    const char* what;
+    bool elided;
+  };
+  const Case cases[] = {{"two computed inputs", true},
+                        {"an input read after the concat", false},
+                        {"a graph input", false},
+                        {"the same input twice", false},
+                        {"slices not contiguous (axis 2)", false}};
+  std::vector<float> xv(4 * 8 * 8);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>(static_cast<int>(i % 11) - 5) * 0.5f;
+  const Tensor x = test::F({1, 4, 8, 8}, xv);
+  auto relu = [](float v) { return v > 0 ? v : 0.f; };
+  auto sigmoid = [](float v) { return 1.f / (1.f + std::exp(-v)); };
+  for (int k = 0; k < 5; ++k) {
+    test::GraphBuilder b;
+    const std::string in = b.input("x", {1, 4, 8, 8});
+    const std::string a = b.node("Relu", {in});
+    const std::string s = b.node("Sigmoid", {in});
+    const std::vector<std::string> parts = k == 2   ? std::vector{in, a}
+                                           : k == 3 ? std::vector{a, a}
+                                                    : std::vector{a, s};
+    const int64_t axis = k == 4 ? 2 : 1;
+    const std::string y = b.node("Concat", parts, {{"axis", axis}});
+    b.output(y, axis == 1 ? std::vector<int64_t>{1, 8, 8, 8} : std::vector<int64_t>{1, 4, 16, 8});
+    if (k == 1) b.output(b.node("Add", {a, a}), {1, 4, 8, 8});  // not in place: reads a twice
+    SessionOptions so;
+    so.optimization = OptLevel::kNone;
+    auto sess = Session::load_from_memory(b.bytes(), so);
+    ASSERT_TRUE(sess.is_ok()) << sess.status().to_string();
+    auto out = (*sess)->run({x});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    const float* yd = (*out)[0].data<float>();
+    for (int64_t c = 0; c < 4; ++c)  // part p of channel c holds element e of the part's tensor
+      for (int64_t p = 0; p < 2; ++p)
+        for (int64_t e = 0; e < 64; ++e) {
+          const float v = xv[static_cast<size_t>(c * 64 + e)];
+          const float want = parts[static_cast<size_t>(p)] == in  ? v
+                             : parts[static_cast<size_t>(p)] == a ? relu(v)
+                                                                  : sigmoid(v);
+          const int64_t at = axis == 1 ? (p * 4 + c) * 64 + e : (c * 2 + p) * 64 + e;
+          ASSERT_FLOAT_EQ(yd[at], want) << cases[k].what << " at " << at;
+        }
+    if (k == 1) {
+      for (int64_t i = 0; i < 256; ++i)
+        ASSERT_FLOAT_EQ((*out)[1].data<float>()[i], 2 * relu(xv[static_cast<size_t>(i)]));
+    }
+    bool elided = false;
+    for (const auto& [node, kernel] : Session::Impl::of(**sess).current->kernel_choices())
+      elided = elided || kernel == "in place";
+    EXPECT_EQ(elided, cases[k].elided) << cases[k].what;
+  }
 }
 
 TEST(Session, ReplansPerShapeAndCaches) {
