@@ -7,6 +7,7 @@
 // them when there are too few tiles for the threads). Inputs that need padding are padded row by row
 // into a per-thread copy, by the thread whose tiles read those rows.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -42,6 +43,11 @@ struct VnniMicro {
     qconv_split_columns_avx512vnni(src, n, even, odd);
   }
   static bool can_gather() { return __builtin_cpu_supports("avx512vbmi"); }
+  static bool can_panel_rows() { return __builtin_cpu_supports("avx512vbmi"); }
+  static void panel_rows(const uint8_t* base, const int64_t* koff, int64_t k, int64_t k4, const uint8_t* pad,
+                         uint8_t flip, Elem* panel) {
+    qconv_panel_rows_avx512vbmi(base, koff, k, k4, pad, flip, panel);
+  }
   static constexpr bool kLanes = true;
   static void lanes(const uint8_t* col, const int8_t* w, int64_t k4, const int32_t* comp, const float* scale,
                     int32_t y_zp, bool y_signed, const int* px, const int64_t* out, int pixels, int channels,
@@ -69,6 +75,8 @@ struct Avx2Micro {
     qconv_split_columns_avx2(src, n, even, odd);
   }
   static bool can_gather() { return false; }
+  static bool can_panel_rows() { return false; }
+  static void panel_rows(const uint8_t*, const int64_t*, int64_t, int64_t, const uint8_t*, uint8_t, Elem*) {}
   static constexpr bool kLanes = false;
   static void lanes(const uint8_t*, const int16_t*, int64_t, const int32_t*, const float*, int32_t, bool,
                     const int*, const int64_t*, int, int, uint8_t*, int64_t) {}
@@ -183,8 +191,11 @@ class QLinearConvTiles final : public Kernel {
         const int64_t ci = k / (kh_ * kw_), ki = (k / kw_) % kh_, kj = k % kw_;
         koff_.push_back(ci * hp_ * wp_ + padded_offset(ki * dh_, kj * dw_));
       }
+    koff_max_ = koff_.empty() ? 0 : *std::max_element(koff_.begin(), koff_.end());
+    panel_rows_ = grid_ && !(gs_ == 2 && !phase_planes_) && Micro::can_panel_rows();
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
+    zp_row_.fill(x_zp_);
     rq_base_.y_signed = c.output(0).dtype == DType::kInt8;
     rq_base_.y_zp = static_cast<int32_t>(c.constant(7)->get_as_int64(0));
 
@@ -432,6 +443,10 @@ class QLinearConvTiles final : public Kernel {
 
   // Panel from the padded grid (see prepare): rows are pointers into the (padded) input.
   void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, Elem* panel) const {
+    if (panel_rows_ && xg + q0 + koff_max_ + PT <= x_end) {  // every row in the input: one call
+      Micro::panel_rows(xg + q0, koff_.data(), k_, k4_, zp_row_.data(), flip_, panel);
+      return;
+    }
     build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
       if (gs_ == 2 && !phase_planes_) {  // always padded with 192 bytes of slack: the 64 bytes are readable
         Micro::even_bytes(xg + 2 * q0 + koff_[static_cast<size_t>(k)], buf);
@@ -530,6 +545,9 @@ class QLinearConvTiles final : public Kernel {
   bool phase_planes_ = false;  // stride 2: the padded copy by row and column phase (see prepare)
   int read_row_phases_ = 3;    // bit a set when some tap reads padded rows of phase a (stride 2: 1 or 2)
   std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
+  int64_t koff_max_ = 0;
+  bool panel_rows_ = false;  // grid panels by Micro::panel_rows (rows are pointers into the input)
+  std::array<uint8_t, PT> zp_row_{};
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;

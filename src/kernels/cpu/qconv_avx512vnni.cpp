@@ -242,6 +242,50 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
   }
 }
 
+namespace {
+
+// Rows r0..r3 (32 bytes each) xor f, interleaved into 128 bytes: vpermt2b with idx0 / idx1.
+__attribute__((target("avx512vbmi"))) inline void interleave4_vbmi(const uint8_t* r0, const uint8_t* r1,
+                                                                   const uint8_t* r2, const uint8_t* r3,
+                                                                   __m512i f, __m512i idx0, __m512i idx1,
+                                                                   uint8_t* dst) {
+  const __m512i a = _mm512_xor_si512(
+      _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r0))),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r1)), 1),
+      f);
+  const __m512i b = _mm512_xor_si512(
+      _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(r2))),
+                         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r3)), 1),
+      f);
+  _mm512_storeu_si512(dst, _mm512_permutex2var_epi8(a, idx0, b));
+  _mm512_storeu_si512(dst + 64, _mm512_permutex2var_epi8(a, idx1, b));
+}
+
+}  // namespace
+
+__attribute__((target("avx512vbmi"))) void qconv_panel_rows_avx512vbmi(const uint8_t* base,
+                                                                       const int64_t* koff, int64_t k_count,
+                                                                       int64_t k4, const uint8_t* pad,
+                                                                       uint8_t flip, uint8_t* panel) {
+  // Output byte 4p + j of pixels 0-15 (16-31) is byte p (16 + p) of row j: rows 0-1 in the first source,
+  // rows 2-3 in the second (index bit 6).
+  alignas(64) uint8_t idx_bytes[2][64];
+  for (int h = 0; h < 2; ++h)
+    for (int p = 0; p < 16; ++p)
+      for (int j = 0; j < 4; ++j)
+        idx_bytes[h][p * 4 + j] = static_cast<uint8_t>((j >= 2) * 64 + (j % 2) * 32 + h * 16 + p);
+  const __m512i idx0 = _mm512_load_si512(idx_bytes[0]), idx1 = _mm512_load_si512(idx_bytes[1]);
+  const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));
+  const int64_t full = k_count / 4 < k4 ? k_count / 4 : k4;
+  for (int64_t q = 0; q < full; ++q, koff += 4, panel += 128)
+    interleave4_vbmi(base + koff[0], base + koff[1], base + koff[2], base + koff[3], f, idx0, idx1, panel);
+  for (int64_t q = full; q < k4; ++q, koff += 4, panel += 128) {
+    const uint8_t* r[4];
+    for (int64_t j = 0; j < 4; ++j) r[j] = 4 * q + j < k_count ? base + koff[j] : pad;
+    interleave4_vbmi(r[0], r[1], r[2], r[3], f, idx0, idx1, panel);
+  }
+}
+
 }  // namespace verge
 
 namespace verge {
