@@ -45,8 +45,8 @@ struct VnniMicro {
   static bool can_gather() { return __builtin_cpu_supports("avx512vbmi"); }
   static bool can_panel_rows() { return __builtin_cpu_supports("avx512vbmi"); }
   static void panel_rows(const uint8_t* base, const int64_t* koff, int64_t k, int64_t k4, const uint8_t* pad,
-                         uint8_t flip, Elem* panel) {
-    qconv_panel_rows_avx512vbmi(base, koff, k, k4, pad, flip, panel);
+                         uint8_t flip, bool even, Elem* panel) {
+    qconv_panel_rows_avx512vbmi(base, koff, k, k4, pad, flip, even, panel);
   }
   static constexpr bool kLanes = true;
   static void lanes(const uint8_t* col, const int8_t* w, int64_t k4, const int32_t* comp, const float* scale,
@@ -76,7 +76,8 @@ struct Avx2Micro {
   }
   static bool can_gather() { return false; }
   static bool can_panel_rows() { return false; }
-  static void panel_rows(const uint8_t*, const int64_t*, int64_t, int64_t, const uint8_t*, uint8_t, Elem*) {}
+  static void panel_rows(const uint8_t*, const int64_t*, int64_t, int64_t, const uint8_t*, uint8_t, bool,
+                         Elem*) {}
   static constexpr bool kLanes = false;
   static void lanes(const uint8_t*, const int16_t*, int64_t, const int32_t*, const float*, int32_t, bool,
                     const int*, const int64_t*, int, int, uint8_t*, int64_t) {}
@@ -192,7 +193,7 @@ class QLinearConvTiles final : public Kernel {
         koff_.push_back(ci * hp_ * wp_ + padded_offset(ki * dh_, kj * dw_));
       }
     koff_max_ = koff_.empty() ? 0 : *std::max_element(koff_.begin(), koff_.end());
-    panel_rows_ = grid_ && !(gs_ == 2 && !phase_planes_) && Micro::can_panel_rows();
+    panel_rows_ = grid_ && Micro::can_panel_rows();
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
     x_zp_ = static_cast<uint8_t>(c.constant(2)->get_as_int64(0));  // raw byte (int8 two's complement)
     zp_row_.fill(x_zp_);
@@ -443,8 +444,10 @@ class QLinearConvTiles final : public Kernel {
 
   // Panel from the padded grid (see prepare): rows are pointers into the (padded) input.
   void build_panel_grid(const uint8_t* xg, const uint8_t* x_end, int64_t q0, Elem* panel) const {
-    if (panel_rows_ && xg + q0 + koff_max_ + PT <= x_end) {  // every row in the input: one call
-      Micro::panel_rows(xg + q0, koff_.data(), k_, k4_, zp_row_.data(), flip_, panel);
+    const bool even = gs_ == 2 && !phase_planes_;  // panel rows: the even bytes of 64 (see prepare)
+    const uint8_t* base = xg + (even ? 2 : 1) * q0;
+    if (panel_rows_ && base + koff_max_ + (even ? 2 : 1) * PT <= x_end) {  // every row inside: one call
+      Micro::panel_rows(base, koff_.data(), k_, k4_, zp_row_.data(), flip_, even, panel);
       return;
     }
     build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
@@ -547,7 +550,7 @@ class QLinearConvTiles final : public Kernel {
   std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
   int64_t koff_max_ = 0;
   bool panel_rows_ = false;  // grid panels by Micro::panel_rows (rows are pointers into the input)
-  std::array<uint8_t, PT> zp_row_{};
+  std::array<uint8_t, 2 * PT> zp_row_{};  // x_zp: panel rows past K
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;

@@ -62,11 +62,11 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
 void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
                                   uint8_t flip, uint8_t* dst);
 
-// The whole panel of a tile whose rows are contiguous: row k (< k_count) is the 32 bytes at base +
-// koff[k], rows k_count .. 4 k4 - 1 are `pad` (32 bytes); xor flip, interleaved as qconv_interleave4
-// does, into k4 * 128 bytes. Needs AVX512-VBMI (vpermt2b).
+// The whole panel of a tile whose rows are pointers into the input: row k (< k_count) is the 32 bytes at
+// base + koff[k] (`even`: the even bytes of the 64 there), rows k_count .. 4 k4 - 1 are `pad` (as many
+// bytes); xor flip, interleaved as qconv_interleave4 does, into k4 * 128 bytes. Needs AVX512-VBMI.
 void qconv_panel_rows_avx512vbmi(const uint8_t* base, const int64_t* koff, int64_t k_count, int64_t k4,
-                                 const uint8_t* pad, uint8_t flip, uint8_t* panel);
+                                 const uint8_t* pad, uint8_t flip, bool even, uint8_t* panel);
 
 // dst[p] = src[2p] for p < 32 (reads 64 bytes).
 void qconv_even_bytes_avx512vnni(const uint8_t* src, uint8_t* dst);
