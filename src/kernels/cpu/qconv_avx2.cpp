@@ -94,7 +94,8 @@ void qconv_split_columns_avx2(const uint8_t* src, int64_t n, uint8_t* even, uint
     _mm_storeu_si128(reinterpret_cast<__m128i*>(even + i / 2), _mm256_castsi256_si128(p));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(odd + i / 2), _mm256_extracti128_si256(p, 1));
   }
-  for (; i < n; ++i) (i % 2 ? odd : even)[i / 2] = src[i];
+  for (; i + 1 < n; i += 2) even[i / 2] = src[i], odd[i / 2] = src[i + 1];
+  if (i < n) even[i / 2] = src[i];
 }
 
 }  // namespace verge
