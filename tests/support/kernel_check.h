@@ -7,8 +7,9 @@
 //   EXPECT_GT(ran, 0);  // the variant accepted the case on this CPU (skip when the ISA is missing)
 //
 // check_variants runs the node with the op's reference kernel and with the named registered variant (or
-// every variant of the op when the name is empty), single-threaded and with 2 threads, twice each (no
-// state carried between runs), and compares every output elementwise within the case's tolerance.
+// every variant of the op when the name is empty), single-threaded and with 2 threads, twice each after
+// one run on other 8-bit inputs (no state carried between runs), and compares every output elementwise
+// within the case's tolerance.
 // Blocked outputs are compared on their real channels only (`blocked_channels`).
 #pragma once
 
