@@ -331,8 +331,8 @@ class QLinearConvTiles final : public Kernel {
   const char* name() const override { return Micro::kName; }
 
  private:
-  // Panel (k4 * 128 bytes), 4 row buffers and one row of x_zp, 64-byte multiples.
-  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 5 * 64 + 63) / 64 * 64; }
+  // Panel (k4 * 128 bytes) and 4 row buffers, 64-byte multiples.
+  size_t slot_bytes() const { return static_cast<size_t>(k4_ * 128 + 4 * 64 + 63) / 64 * 64; }
 
   // Row k of the im2col panel for output pixels [p0, p0 + pixels): 32 bytes, x_zp where the window is
   // in the padding or past the last pixel. Returns a pointer into x when the bytes are contiguous there.
@@ -382,13 +382,11 @@ class QLinearConvTiles final : public Kernel {
   template <class Row>
   void build_panel_rows(Elem* panel, Row&& row) const {
     uint8_t* bufs = reinterpret_cast<uint8_t*>(panel) + k4_ * 128;
-    uint8_t* pad_row = bufs + 4 * 64;
-    std::memset(pad_row, x_zp_, PT);
     for (int64_t k4 = 0; k4 < k4_; ++k4) {
       const uint8_t* r[G];
       for (int j = 0; j < G; ++j) {
         const int64_t k = k4 * G + j;
-        r[j] = k < k_ ? row(k, bufs + j * 64) : pad_row;
+        r[j] = k < k_ ? row(k, bufs + j * 64) : zp_row_.data();
       }
       Micro::interleave(r, flip_, panel + k4 * G * PT);
     }
@@ -446,8 +444,8 @@ class QLinearConvTiles final : public Kernel {
       return;
     }
     build_panel_rows(panel, [&](int64_t k, uint8_t* buf) -> const uint8_t* {
-      if (gs_ == 2 && !phase_planes_) {  // always padded with 192 bytes of slack: the 64 bytes are readable
-        Micro::even_bytes(xg + 2 * q0 + koff_[static_cast<size_t>(k)], buf);
+      if (even) {  // always padded with 192 bytes of slack: the 64 bytes are readable
+        Micro::even_bytes(base + koff_[static_cast<size_t>(k)], buf);
         return buf;
       }
       const uint8_t* src = xg + q0 + koff_[static_cast<size_t>(k)];
@@ -546,7 +544,7 @@ class QLinearConvTiles final : public Kernel {
   std::vector<int64_t> koff_;  // grid mode: offset of reduction index k in the padded group input
   int64_t koff_max_ = 0;
   bool panel_rows_ = false;  // grid panels by Micro::panel_rows (rows are pointers into the input)
-  std::array<uint8_t, 2 * PT> zp_row_{};  // x_zp: panel rows past K
+  std::array<uint8_t, 2 * PT> zp_row_{};  // x_zp: the panel rows past K
   int64_t hp_ = 0, wp_ = 0, grid_q_ = 0, pad_top_ = 0, pad_left_ = 0;
   uint8_t flip_ = 0, x_zp_ = 0;
   QRequant rq_base_;

@@ -1,6 +1,7 @@
 // AVX512-VNNI int8 convolution microkernels (layouts and numerics in kernels/cpu/qconv.h).
 #include <immintrin.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -244,6 +245,23 @@ void qconv_interleave4_avx512vnni(const uint8_t* r0, const uint8_t* r1, const ui
 
 namespace {
 
+// vpermt2b indices: output byte 4p + j of pixels 0-15 (table 0) and 16-31 (table 1) is byte p (16 + p) of
+// row j, rows 0-1 in the first source and rows 2-3 in the second (index bit 6).
+alignas(64) constexpr auto kPanelRowsIdx = [] {
+  std::array<std::array<uint8_t, 64>, 2> t{};
+  for (int h = 0; h < 2; ++h)
+    for (int p = 0; p < 16; ++p)
+      for (int j = 0; j < 4; ++j)
+        t[h][p * 4 + j] = static_cast<uint8_t>((j >= 2) * 64 + (j % 2) * 32 + h * 16 + p);
+  return t;
+}();
+// Even bytes of two 64-byte sources: byte i is source byte 2i (2i - 64 of the second for i >= 32).
+alignas(64) constexpr auto kEvenBytesIdx = [] {
+  std::array<uint8_t, 64> t{};
+  for (int i = 0; i < 64; ++i) t[i] = static_cast<uint8_t>(2 * i);
+  return t;
+}();
+
 // Rows r0..r3 (32 bytes each) xor f, interleaved into 128 bytes: vpermt2b with idx0 / idx1.
 __attribute__((target("avx512vbmi"))) inline void interleave4_vbmi(const uint8_t* r0, const uint8_t* r1,
                                                                    const uint8_t* r2, const uint8_t* r3,
@@ -282,17 +300,9 @@ __attribute__((target("avx512vbmi"))) void qconv_panel_rows_avx512vbmi(const uin
                                                                        int64_t k4, const uint8_t* pad,
                                                                        uint8_t flip, bool even,
                                                                        uint8_t* panel) {
-  // Output byte 4p + j of pixels 0-15 (16-31) is byte p (16 + p) of row j: rows 0-1 in the first source,
-  // rows 2-3 in the second (index bit 6).
-  alignas(64) uint8_t idx_bytes[2][64];
-  for (int h = 0; h < 2; ++h)
-    for (int p = 0; p < 16; ++p)
-      for (int j = 0; j < 4; ++j)
-        idx_bytes[h][p * 4 + j] = static_cast<uint8_t>((j >= 2) * 64 + (j % 2) * 32 + h * 16 + p);
-  const __m512i idx0 = _mm512_load_si512(idx_bytes[0]), idx1 = _mm512_load_si512(idx_bytes[1]);
-  alignas(64) uint8_t even_bytes[64];
-  for (int i = 0; i < 64; ++i) even_bytes[i] = static_cast<uint8_t>(2 * i);  // 64 + 2(i - 32) = 2i
-  const __m512i idx_even = _mm512_load_si512(even_bytes);
+  const __m512i idx0 = _mm512_load_si512(kPanelRowsIdx[0].data()),
+                idx1 = _mm512_load_si512(kPanelRowsIdx[1].data());
+  const __m512i idx_even = _mm512_load_si512(kEvenBytesIdx.data());
   const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));
   const int64_t full = k_count / 4 < k4 ? k_count / 4 : k4;
   for (int64_t q = 0; q < k4; ++q, koff += 4, panel += 128) {

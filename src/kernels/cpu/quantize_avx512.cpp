@@ -54,11 +54,11 @@ void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinary
                 yz = _mm512_set1_epi32(p.y_zp);
   const __m512 lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.y_zp)),
                hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.y_zp));
-  // 16 results in int32 lanes from 16 bytes of a and of b (or b's broadcast byte).
+  const __m128i b_all = _mm_set1_epi8(static_cast<char>(b[0]));  // b broadcast: its one byte everywhere
+  // 16 results in int32 lanes from 16 bytes of a and of b.
   auto binary16 = [&](__m128i a16, __m128i b16) {
     const __m512 fa = dequantize16(a16, p.a_signed, az, as);
-    const __m512 fb =
-        dequantize16(p.b_broadcast ? _mm_set1_epi8(static_cast<char>(b[0])) : b16, p.b_signed, bz, bs);
+    const __m512 fb = dequantize16(b16, p.b_signed, bz, bs);
     __m512 v = p.mul ? _mm512_mul_ps(fa, fb) : _mm512_add_ps(fa, fb);
     if (p.relu) v = _mm512_max_ps(v, _mm512_setzero_ps());  // NaN -> 0 (second operand)
     __m512 q = _mm512_roundscale_ps(_mm512_div_ps(v, ys), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -70,15 +70,14 @@ void qbinary_avx512(const uint8_t* a, const uint8_t* b, int64_t n, const QBinary
     __m512i q[4];
     for (int k = 0; k < 4; ++k) {
       const int64_t at = i + 16 * k;
-      q[k] = binary16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + at)),
-          p.b_broadcast ? _mm_setzero_si128() : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + at)));
+      q[k] = binary16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + at)),
+                      p.b_broadcast ? b_all : _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + at)));
     }
     _mm512_storeu_si512(y + i, bytes64(q));
   }
   for (; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m128i b16 = p.b_broadcast ? _mm_setzero_si128() : _mm_maskz_loadu_epi8(m, b + i);
+    const __m128i b16 = p.b_broadcast ? b_all : _mm_maskz_loadu_epi8(m, b + i);
     _mm_mask_storeu_epi8(y + i, m, _mm512_cvtepi32_epi8(binary16(_mm_maskz_loadu_epi8(m, a + i), b16)));
   }
 }
