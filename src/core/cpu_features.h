@@ -11,6 +11,7 @@ enum class Isa : unsigned char {
   kAvx2Fma,     // AVX2 + FMA3 (Haswell+, Zen 1+)
   kAvx512,      // AVX-512 F/BW/VL/DQ (Skylake-X+, Zen 4)
   kAvx512Vnni,  // + VNNI
+  kAmxInt8,     // + AMX-TILE and AMX-INT8 with the OS's permission to use tile data (Sapphire Rapids+)
   kNeon,        // AArch64 Advanced SIMD (reserved for ARM variants)
 };
 
@@ -18,6 +19,9 @@ struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512_vnni = false, avx512_bf16 = false;
+  // AMX int8 tiles usable by this process: the CPU has AMX-TILE and AMX-INT8 and Linux granted the
+  // process tile data (arch_prctl ARCH_REQ_XCOMP_PERM, requested once by the detection).
+  bool amx_int8 = false;
   bool neon = false;
   std::string brand;
 };

@@ -31,12 +31,13 @@ struct QConvSpec {
   int w_abs = 127;  // weights uniform in [-w_abs, w_abs]
 };
 
-// One QLinearConv case against the reference; without a variant, both generic tile kernels (AVX512-VNNI
-// and AVX2) are checked.
+// One QLinearConv case against the reference; without a variant, the generic tile kernels (AVX512-VNNI,
+// AVX2 and AMX) are checked.
 void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t seed = 1) {
   if (!variant) {
     check_qconv(s, "qlinearconv_avx512vnni", seed);
     check_qconv(s, "qlinearconv_avx2", seed);
+    check_qconv(s, "qlinearconv_amx", seed);
     return;
   }
   std::mt19937 rng(seed);
@@ -74,7 +75,12 @@ void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t see
                " d=" + std::to_string(s.dilation) + " g=" + std::to_string(s.group) +
                (s.x_signed ? " s8x" : " u8x") + (s.y_signed ? " s8y" : " u8y"));
   const int ran = check_variants(kc, variant);
-  if (cpu_has(std::string(variant) == "qlinearconv_avx2" ? Isa::kAvx2Fma : Isa::kAvx512Vnni)) {
+  const std::string v = variant;
+  if (v == "qlinearconv_amx") {  // AMX takes reductions of 32 and more
+    if (cpu_has(Isa::kAmxInt8) && s.c / s.group * s.k * s.k >= 32) {
+      EXPECT_GT(ran, 0) << variant;
+    }
+  } else if (cpu_has(v == "qlinearconv_avx2" ? Isa::kAvx2Fma : Isa::kAvx512Vnni)) {
     EXPECT_GT(ran, 0) << variant;
   }
 }

@@ -26,6 +26,7 @@ namespace verge {
 namespace {
 
 constexpr int PT = kQConvPt;
+constexpr int64_t kAmxMinK = 32;
 
 // The ISA-specific pieces of the generic QLinearConv: reduction indices per panel group (G), panel and
 // packed-weight element types, output channels per tile (MR) and the microkernels (qconv.h). A panel
@@ -35,6 +36,8 @@ struct VnniMicro {
   using Elem = uint8_t;
   using WElem = int8_t;
   static constexpr const char* kName = "qlinearconv_avx512vnni";
+  static constexpr int64_t kK4Align = 1;  // panel groups per packed reduction step
+  static int64_t pack_index(int64_t k, int64_t r) { return ((k / G) * MR + r) * G + k % G; }
   static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
     qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip, dst);
   }
@@ -62,11 +65,25 @@ struct VnniMicro {
     qconv_tile_avx512vnni(col, w, kg, rq, rows, y, ldy, st);
   }
 };
+// AMX: VNNI's panels, 32-channel tiles multiplied by tile registers, K in steps of 64 (qconv.h).
+struct AmxMicro : VnniMicro {
+  static constexpr int MR = kQConvMrAmx;
+  static constexpr const char* kName = "qlinearconv_amx";
+  static constexpr int64_t kK4Align = 16;
+  static int64_t pack_index(int64_t k, int64_t r) { return ((k / 64) * MR + r) * 64 + k % 64; }
+  static constexpr bool kLanes = false;
+  static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
+                   int64_t ldy, const QTileStore& st) {
+    qconv_tile_amx(col, w, kg, rq, rows, y, ldy, st);
+  }
+};
 struct Avx2Micro {
   static constexpr int G = 2, MR = kQConvMrAvx2;
   using Elem = int16_t;
   using WElem = int16_t;
   static constexpr const char* kName = "qlinearconv_avx2";
+  static constexpr int64_t kK4Align = 1;
+  static int64_t pack_index(int64_t k, int64_t r) { return ((k / G) * MR + r) * G + k % G; }
   static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
     qconv_interleave2_avx2(r[0], r[1], flip, dst);
   }
@@ -126,6 +143,7 @@ class QLinearConvTiles final : public Kernel {
     ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
     k_ = cg_ * kh_ * kw_;
     k4_ = (k_ + G - 1) / G;  // panel groups (of G reduction indices)
+    k4_ = (k4_ + Micro::kK4Align - 1) / Micro::kK4Align * Micro::kK4Align;
     mtiles_ = (mg_ + MR - 1) / MR;
     // Stride 1: the "padded grid" — output pixel (oy, ox) is grid point q = oy * wp + ox of the input
     // padded with x_zp (wp = padded width), and reduction index (c, i, j) of every pixel reads the padded
@@ -232,7 +250,7 @@ class QLinearConvTiles final : public Kernel {
             int64_t sum = 0;
             for (int64_t k = 0; k < k_; ++k) {
               const int8_t v = wd[m * k_ + k];
-              tile[((k / G) * MR + r) * G + k % G] = v;
+              tile[Micro::pack_index(k, r)] = v;
               sum += v;
             }
             pk.comp[static_cast<size_t>(row)] = q.comp(m, sum);
@@ -713,6 +731,15 @@ bool accepts_qlinear_conv_tiles(const PrepareContext& c) {
 bool accepts_qlinear_conv_avx512vnni(const PrepareContext& c) { return accepts_qlinear_conv_tiles(c); }
 std::unique_ptr<Kernel> make_qlinear_conv_avx512vnni(const ir::Node&) {
   return std::make_unique<QLinearConvTiles<VnniMicro>>();
+}
+// AMX pads K to 64: reductions under kAmxMinK (depthwise 3x3 and 5x5: 9 and 25) take the VNNI kernels.
+bool accepts_qlinear_conv_amx(const PrepareContext& c) {
+  if (!accepts_qlinear_conv_tiles(c)) return false;
+  const Shape& ws = c.shape(3);
+  return ws[1] * ws[2] * ws[3] >= kAmxMinK;
+}
+std::unique_ptr<Kernel> make_qlinear_conv_amx(const ir::Node&) {
+  return std::make_unique<QLinearConvTiles<AmxMicro>>();
 }
 bool accepts_qlinear_conv_avx2(const PrepareContext& c) { return accepts_qlinear_conv_tiles(c); }
 std::unique_ptr<Kernel> make_qlinear_conv_avx2(const ir::Node&) {

@@ -96,6 +96,19 @@ void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4,
                             const float* scale, int32_t y_zp, bool y_signed, const int* px,
                             const int64_t* out, int pixels, int channels, uint8_t* y, int64_t plane);
 
+// AMX (tdpbsud: signed weights times unsigned activations, 16x16 int32 per tile register, 16 x 64 byte
+// operands): the same panel, read as the unsigned operand 16 pixels at a time (a panel row group of 64
+// bytes per k4, rows 128 bytes apart), and weights as the signed operand, 16 output channels of 64
+// reduction bytes per tile register. Packed weights of one tile of MR = 32 output channels, K padded to
+// 64 (k4 to 16, the panel's rows past K hold x_zp and meet zero weights):
+// wpack[((k / 64) * 32 + r) * 64 + k % 64] = W(m0 + r, k). A call computes 32 channels x 32 pixels (16 x 16
+// when rows / width are at most 16) in four accumulator tiles, stores them to the stack and requantizes
+// exactly as qconv_tile_avx512vnni (acc = sum x*w + comp, wrapping like vpdpbusd). Loads its own tile
+// configuration (every tile 16 x 64 bytes) on each call; needs Isa::kAmxInt8 (the OS's permission).
+constexpr int kQConvMrAmx = 32;
+void qconv_tile_amx(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
+                    uint8_t* y, int64_t ldy, const QTileStore& store);
+
 // AVX2 (no VNNI): the same tiles and arithmetic with pairs instead of quads, in 16 bits. Panel:
 // col[(k2 * 32 + p) * 2 + j] = X(k = 2*k2 + j, pixel p) as int16 (the uint8 value); packed weights
 // wpack[(k2 * MR + r) * 2 + j] = W(m0 + r, 2*k2 + j) as int16. vpmaddwd multiplies 8 pixels' pairs by one

@@ -37,28 +37,6 @@ inline void store16(uint8_t* y, __m128i v, int count) {
     _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << count) - 1), v);
 }
 
-// One output row of a tile (see QTileStore); the address is formed as an integer since a run's offset may
-// precede the row (its masked-off bytes are never written).
-inline void store_runs(uint8_t* y, __m256i v, const QTileStore& st) {
-  if (st.runs == 1 && st.lanes[0] == ~0u) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + st.offset[0]), v);
-    return;
-  }
-  for (int s = 0; s < st.runs; ++s)
-    _mm256_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
-                            st.lanes[s], v);
-}
-
-inline void store_runs(uint8_t* y, __m128i v, const QTileStore& st) {
-  if (st.runs == 1 && (st.lanes[0] & 0xFFFF) == 0xFFFF) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + st.offset[0]), v);
-    return;
-  }
-  for (int s = 0; s < st.runs; ++s)
-    _mm_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
-                         static_cast<__mmask16>(st.lanes[s]), v);
-}
-
 // The tile for at most 16 pixels: one pixel vector, MR accumulators.
 void qconv_tile16(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
                   uint8_t* y, int64_t ldy, const QTileStore& store) {

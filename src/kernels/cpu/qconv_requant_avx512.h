@@ -1,10 +1,12 @@
-// Requantization helpers shared by the AVX512-VNNI int8 kernels (numerics in kernels/cpu/qconv.h). Include
-// only from files compiled for AVX-512 (*_avx512vnni.cpp).
+// Requantization and store helpers shared by the AVX512-VNNI and AMX int8 kernels (numerics in
+// kernels/cpu/qconv.h). Include only from files compiled for AVX-512 (*_avx512vnni.cpp, *_amx.cpp).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+
+#include "kernels/cpu/qconv.h"
 
 namespace verge::qsimd {
 
@@ -39,6 +41,28 @@ inline __m512i requant_f32(__m512i acc, __m512 scale) {
 
 inline __m512 requant_hi(int32_t y_zp, bool y_signed) {
   return _mm512_set1_ps(static_cast<float>((y_signed ? 127 : 255) - y_zp));
+}
+
+// One output row of a tile (see QTileStore); the address is formed as an integer since a run's offset may
+// precede the row (its masked-off bytes are never written).
+inline void store_runs(uint8_t* y, __m256i v, const QTileStore& st) {
+  if (st.runs == 1 && st.lanes[0] == ~0u) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(y + st.offset[0]), v);
+    return;
+  }
+  for (int s = 0; s < st.runs; ++s)
+    _mm256_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
+                            st.lanes[s], v);
+}
+
+inline void store_runs(uint8_t* y, __m128i v, const QTileStore& st) {
+  if (st.runs == 1 && (st.lanes[0] & 0xFFFF) == 0xFFFF) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + st.offset[0]), v);
+    return;
+  }
+  for (int s = 0; s < st.runs; ++s)
+    _mm_mask_storeu_epi8(reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(y) + st.offset[s]),
+                         static_cast<__mmask16>(st.lanes[s]), v);
 }
 
 }  // namespace verge::qsimd
