@@ -38,6 +38,7 @@ void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t see
     check_qconv(s, "qlinearconv_avx512vnni", seed);
     check_qconv(s, "qlinearconv_avx2", seed);
     check_qconv(s, "qlinearconv_amx", seed);
+    check_qconv(s, "qlinearconv_amx_direct", seed);
     return;
   }
   std::mt19937 rng(seed);
@@ -76,8 +77,13 @@ void check_qconv(const QConvSpec& s, const char* variant = nullptr, uint32_t see
                (s.x_signed ? " s8x" : " u8x") + (s.y_signed ? " s8y" : " u8y"));
   const int ran = check_variants(kc, variant);
   const std::string v = variant;
-  if (v == "qlinearconv_amx") {  // AMX takes reductions of 32 and more
-    if (cpu_has(Isa::kAmxInt8) && s.c / s.group * s.k * s.k >= 32) {
+  if (v == "qlinearconv_amx") {  // AMX takes reductions of 32 and more, not depthwise
+    if (cpu_has(Isa::kAmxInt8) && s.c / s.group * s.k * s.k >= 32 && (s.group == 1 || s.c / s.group > 1)) {
+      EXPECT_GT(ran, 0) << variant;
+    }
+  } else if (v == "qlinearconv_amx_direct") {  // stride 1, group 1, chunks of 64 channels 7/8 full, not 1x1
+    if (cpu_has(Isa::kAmxInt8) && s.stride == 1 && s.group == 1 && s.c * 8 >= (s.c + 63) / 64 * 448 &&
+        s.k > 1) {
       EXPECT_GT(ran, 0) << variant;
     }
   } else if (cpu_has(v == "qlinearconv_avx2" ? Isa::kAvx2Fma : Isa::kAvx512Vnni)) {
@@ -355,6 +361,20 @@ TEST(QLinearConvVnni, GemvOnOnePixel) {
   check_qconv({.c = 256, .h = 1, .w = 1, .m = 40, .k = 1, .pad = 0, .y_scale = 0.0005f}, gemv);
   check_qconv({.c = 256, .h = 1, .w = 1, .m = 40, .k = 1, .pad = 0, .per_channel = false, .y_scale = 40.f},
               gemv);
+}
+
+// The AMX kernels (panel and direct) around their blocks: input channels around the 64-channel chunks and
+// the 4-channel quads, output channels around the 32-channel tiles, planes with tails of <= 16 and > 16
+// grid points, 1x1 / 3x3 / 5x5 with pads 0-2 and dilation 2, batch 2, int8 activations and outputs.
+TEST(QLinearConvVnni, AmxChunksTilesTails) {
+  for (int64_t c : {32, 33, 57, 63, 64, 65, 120, 130})
+    for (int64_t m : {1, 17, 32, 33, 70}) check_qconv({.c = c, .h = 6, .w = 7, .m = m});
+  for (int64_t k : {1, 3, 5})
+    for (int64_t pad : {0, 1, 2}) check_qconv({.c = 60, .h = 11, .w = 9, .m = 36, .k = k, .pad = pad});
+  check_qconv({.c = 58, .h = 12, .w = 12, .m = 40, .k = 3, .pad = 2, .dilation = 2});
+  check_qconv({.n = 2, .c = 61, .h = 5, .w = 13, .m = 33, .x_signed = true, .y_signed = true});
+  check_qconv({.c = 64, .h = 3, .w = 3, .m = 64, .k = 3, .pad = 1, .x_signed = true});
+  check_qconv({.c = 96, .h = 14, .w = 14, .m = 64, .k = 1, .pad = 0, .per_channel = false, .bias = false});
 }
 
 TEST(QLinearConvVnni, ResNetLayers) {

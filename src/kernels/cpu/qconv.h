@@ -42,12 +42,30 @@ struct QTileStore {
   int runs = 0;
   int64_t offset[kQConvPt] = {};
   uint32_t lanes[kQConvPt] = {};
-  // The first `pixels` pixels at y + p.
-  static QTileStore contiguous(int pixels) {
+  // The first `pixels` pixels at y + offset + p.
+  static QTileStore contiguous(int pixels, int64_t offset = 0) {
     QTileStore st;
     st.width = pixels;
     st.runs = 1;
+    st.offset[0] = offset;
     st.lanes[0] = pixels >= 32 ? ~0u : (1u << pixels) - 1;
+    return st;
+  }
+  // Grid points [q0, q0 + pixels) of rows `gw` points long, of which the first `ow` are output pixels of
+  // an output plane `ow` wide: one run per row touched, the points past ow dropped.
+  static QTileStore grid(int64_t q0, int pixels, int64_t gw, int64_t ow) {
+    QTileStore st;
+    st.width = pixels;
+    for (int p = 0; p < pixels;) {
+      const int64_t q = q0 + p, oy = q / gw, ox = q % gw;
+      const int len = static_cast<int>(pixels - p < gw - ox ? pixels - p : gw - ox);
+      const int valid = static_cast<int>(ow - ox < 0 ? 0 : ow - ox < len ? ow - ox : len);
+      if (valid > 0) {
+        st.offset[st.runs] = oy * ow + ox - p;
+        st.lanes[st.runs++] = static_cast<uint32_t>(((uint64_t{1} << valid) - 1) << p);
+      }
+      p += len;
+    }
     return st;
   }
 };
@@ -108,6 +126,18 @@ void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4,
 constexpr int kQConvMrAmx = 32;
 void qconv_tile_amx(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
                     uint8_t* y, int64_t ldy, const QTileStore& store);
+// Direct convolution without a panel (stride 1, kernels/cpu/qconv_direct.cpp): the input, padded, in
+// channel quads: x[(q * plane_points + point) * 4 + j] = X(channel 4 q + j, padded point) ("quad planes",
+// plane_bytes = 4 plane_points apart). The 32 grid points from x on (x already points at the first one's
+// quad-plane byte) times 32 channels: step (tap t, chunk c) multiplies the 16 quad planes of chunk c at
+// the tap's byte offset tap_off[t] by the packed weights wpack[(((t * chunks + c) * 32 + r) * 64 + b] =
+// W(m0 + r, channel 64 c + b, tap t); requantized and stored as qconv_tile_amx does.
+void qconv_direct_tile_amx(const uint8_t* x, int64_t plane_bytes, const int64_t* tap_off, int taps,
+                           int64_t chunks, const int8_t* wpack, const QRequant& rq, int rows, uint8_t* y,
+                           int64_t ldy, const QTileStore& store);
+// dst[4 p + j] = rows[j][p] ^ flip for p < n (writes 4 n bytes). Needs AVX512-VBMI.
+void qconv_interleave_quad_amx(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
+                               int64_t n, uint8_t flip, uint8_t* dst);
 
 // AVX2 (no VNNI): the same tiles and arithmetic with pairs instead of quads, in 16 bits. Panel:
 // col[(k2 * 32 + p) * 2 + j] = X(k = 2*k2 + j, pixel p) as int16 (the uint8 value); packed weights
