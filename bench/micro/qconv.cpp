@@ -1,5 +1,6 @@
 // int8 QLinearConv microbenchmarks on ResNet-18 / MobileNetV2 layer shapes: reference kernel (kernel=0)
-// vs qlinearconv_avx512vnni (1) vs qlinearconv_winograd_avx512vnni (2, 3x3 stride 1), 1 and 2 threads.
+// vs qlinearconv_avx512vnni (1) vs qlinearconv_winograd_avx512vnni (2, 3x3 stride 1) vs qlinearconv_amx
+// (3) vs qlinearconv_amx_direct (4, stride 1, not 1x1), 1 and 2 threads (AMX: skipped without it).
 // Counters: GOPS (2 ops per multiply-add) and pct_vnni_peak = % of 4x the measured fp32 FMA peak (vpdpbusd
 // does 4 multiply-adds per lane per instruction where an FMA does 1: ~469 GOP/s per core on this machine).
 #include <algorithm>
@@ -25,7 +26,8 @@ Tensor random_ints(std::mt19937& rng, Shape shape, int lo, int hi) {
   return t;
 }
 
-// Args: C, H (= W), M, kernel size, stride, group, kernel (0 ref, 1 vnni, 2 Winograd), threads, cold caches.
+// Args: C, H (= W), M, kernel size, stride, group, kernel (0 ref, 1 vnni, 2 Winograd, 3 AMX, 4 AMX direct),
+// threads, cold caches.
 void BM_QLinearConv(benchmark::State& state) {
   const int64_t c = state.range(0), hw = state.range(1), m = state.range(2), k = state.range(3);
   const int64_t stride = state.range(4), group = state.range(5);
@@ -51,12 +53,9 @@ void BM_QLinearConv(benchmark::State& state) {
   r.input(Tensor::scalar<float>(0.1f), true);
   r.input(Tensor::scalar<uint8_t>(0), true);
   r.input(random_ints<int32_t>(rng, {m}, -1000, 1000), true);
-  if (std::string err = r.prepare(state.range(6) == 2 ? "qlinearconv_winograd_avx512vnni"
-                                  : state.range(6) == 1
-                                      ? (group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni")
-                                      : "",
-                                  static_cast<int>(state.range(7)));
-      !err.empty()) {
+  const char* variants[] = {"", group == c ? "qlinearconv_dw_avx512vnni" : "qlinearconv_avx512vnni",
+                            "qlinearconv_winograd_avx512vnni", "qlinearconv_amx", "qlinearconv_amx_direct"};
+  if (std::string err = r.prepare(variants[state.range(6)], static_cast<int>(state.range(7))); !err.empty()) {
     state.SkipWithError(err.c_str());
     return;
   }
@@ -81,10 +80,12 @@ void qconv_args(benchmark::internal::Benchmark* b) {
       {3, 224, 64, 3, 2, 1},  // SqueezeNet 1.1
   };
   for (const auto& l : layers)
-    for (int64_t kernel : {0, 1, 2})
+    for (int64_t kernel : {0, 1, 2, 3, 4})
       for (int64_t threads : {1, 2}) {
         if (kernel == 0 && threads == 2) continue;
         if (kernel == 2 && (l[3] != 3 || l[4] != 1 || l[5] != 1)) continue;
+        if (kernel >= 3 && l[5] != 1) continue;                              // AMX: no depthwise
+        if (kernel == 4 && (l[3] == 1 || l[4] != 1 || l[0] < 56)) continue;  // direct: stride 1, KxK, C >= 56
         b->Args({l[0], l[1], l[2], l[3], l[4], l[5], kernel, threads, 0});
         if (kernel != 0 && l[0] >= 128 && l[5] == 1)
           b->Args({l[0], l[1], l[2], l[3], l[4], l[5], kernel, threads, 1});
