@@ -20,7 +20,9 @@ struct CpuFeatures {
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512_vnni = false, avx512_bf16 = false;
   // AMX int8 tiles usable by this process: the CPU has AMX-TILE and AMX-INT8 and Linux granted the
-  // process tile data (arch_prctl ARCH_REQ_XCOMP_PERM, requested once by the detection).
+  // process tile data (arch_prctl ARCH_REQ_XCOMP_PERM, requested once by the detection). Once granted,
+  // Linux refuses alternate signal stacks smaller than AT_MINSIGSTKSZ (~11 KB with tile data); a host
+  // program that installs small ones sets VERGE_MAX_ISA=avx512vnni, and the request is never made.
   bool amx_int8 = false;
   bool neon = false;
   std::string brand;

@@ -37,6 +37,7 @@ struct VnniMicro {
   using WElem = int8_t;
   static constexpr const char* kName = "qlinearconv_avx512vnni";
   static constexpr int64_t kK4Align = 1;  // panel groups per packed reduction step
+  static void finish() {}                 // after a thread's last tile of a run
   static int64_t pack_index(int64_t k, int64_t r) { return ((k / G) * MR + r) * G + k % G; }
   static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
     qconv_interleave4_avx512vnni(r[0], r[1], r[2], r[3], flip, dst);
@@ -70,6 +71,7 @@ struct AmxMicro : VnniMicro {
   static constexpr int MR = kQConvMrAmx;
   static constexpr const char* kName = "qlinearconv_amx";
   static constexpr int64_t kK4Align = 16;
+  static void finish() { qconv_amx_release(); }
   static int64_t pack_index(int64_t k, int64_t r) { return ((k / 64) * MR + r) * 64 + k % 64; }
   static constexpr bool kLanes = false;
   static void tile(const Elem* col, const WElem* w, int64_t kg, const QRequant& rq, int rows, uint8_t* y,
@@ -83,6 +85,7 @@ struct Avx2Micro {
   using WElem = int16_t;
   static constexpr const char* kName = "qlinearconv_avx2";
   static constexpr int64_t kK4Align = 1;
+  static void finish() {}
   static int64_t pack_index(int64_t k, int64_t r) { return ((k / G) * MR + r) * G + k % G; }
   static void interleave(const uint8_t* const* r, uint8_t flip, Elem* dst) {
     qconv_interleave2_avx2(r[0], r[1], flip, dst);
@@ -329,6 +332,7 @@ class QLinearConvTiles final : public Kernel {
           Micro::tile(panel, pack_->w.data() + row * k4_ * G, k4_, rq, rows, yg + t * MR * plane, plane, st);
         }
       }
+      Micro::finish();
     });
     return Status::ok();
   }

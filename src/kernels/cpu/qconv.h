@@ -126,6 +126,10 @@ void qconv_lanes_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4,
 constexpr int kQConvMrAmx = 32;
 void qconv_tile_amx(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRequant& rq, int rows,
                     uint8_t* y, int64_t ldy, const QTileStore& store);
+// Returns the tile registers to their initial state (tilerelease): called by each thread after its last
+// tile of a run, so a thread pool's idle threads do not carry 8 KB of tile data through context switches.
+void qconv_amx_release();
+
 // Direct convolution without a panel (stride 1, kernels/cpu/qconv_direct.cpp): the input, padded, in
 // channel quads: x[(q * plane_points + point) * 4 + j] = X(channel 4 q + j, padded point) ("quad planes",
 // plane_bytes = 4 plane_points apart). The 32 grid points from x on (x already points at the first one's

@@ -124,6 +124,8 @@ void qconv_direct_tile_amx(const uint8_t* x, int64_t plane_bytes, const int64_t*
   requantize_store(acc, rq, rows, pixels32, y, ldy, store);
 }
 
+void qconv_amx_release() { _tile_release(); }
+
 void qconv_interleave_quad_amx(const uint8_t* r0, const uint8_t* r1, const uint8_t* r2, const uint8_t* r3,
                                int64_t n, uint8_t flip, uint8_t* dst) {
   // Output byte 4 p + j of a 64-byte vector is byte p of the 16 loaded from row j (at 16 j).

@@ -109,6 +109,7 @@ class QLinearConvAmxDirect final : public Kernel {
     if (channel_major_)  // work items: channel tile major, then pixel tile
       parallel_for(c.pool, mtiles_ * tiles, 1, [&](int64_t begin, int64_t end) {
         for (int64_t u = begin; u < end; ++u) tile_times_channels(u % tiles, u / tiles);
+        qconv_amx_release();
       });
     else  // work items: channel part major (see prepare), then pixel tile, each over its part's channel tiles
       parallel_for(c.pool, tiles * msplit_, 1, [&](int64_t begin, int64_t end) {
@@ -117,6 +118,7 @@ class QLinearConvAmxDirect final : public Kernel {
           for (int64_t t = mtiles_ * part / msplit_; t < mtiles_ * (part + 1) / msplit_; ++t)
             tile_times_channels(u % tiles, t);
         }
+        qconv_amx_release();
       });
     return Status::ok();
   }
