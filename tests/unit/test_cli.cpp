@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -107,13 +108,22 @@ TEST(Cli, TwoThreadBenchAndSysinfoReportCoreRoundTrip) {
   Output s = verge_cli("sysinfo --json");
   ASSERT_EQ(s.code, 0) << s.out;
   auto k = nlohmann::json::parse(last_line(s.out));
-  for (const char* key : {"cpu", "isa", "cpus"}) EXPECT_TRUE(k.contains(key)) << key;
+  for (const char* key : {"cpu", "isa", "cpus", "amx_int8"}) EXPECT_TRUE(k.contains(key)) << key;
   EXPECT_GE(k["cpus"].get<int>(), 1);
+  // Capped below AMX: no AMX kernels (and no request for tile data).
+  ::setenv("VERGE_MAX_ISA", "avx512vnni", 1);
+  Output capped = verge_cli("sysinfo --json");
+  ::unsetenv("VERGE_MAX_ISA");
+  ASSERT_EQ(capped.code, 0) << capped.out;
+  auto kc = nlohmann::json::parse(last_line(capped.out));
+  EXPECT_FALSE(kc["amx_int8"].get<bool>());
+  EXPECT_NE(kc["isa"].get<std::string>(), "amx-int8");
 }
 
 TEST(Cli, ConformanceOutputFormat) {
   const std::string node = "/usr/share/libonnx-testdata/data/node/";
-  Output r = verge_cli("conformance " + node + "test_relu " + node + "test_add_bcast " + node + "test_lstm_defaults");
+  Output r = verge_cli("conformance " + node + "test_relu " + node + "test_add_bcast " + node +
+                       "test_lstm_defaults");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("PASS test_relu\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("SKIP test_lstm_defaults: not in Verge's op set: LSTM"), std::string::npos) << r.out;

@@ -23,14 +23,17 @@ Action add_sysinfo(CLI::App& app) {
     cpu_set_t mask;
     const int cpus = sched_getaffinity(0, sizeof(mask), &mask) == 0 ? CPU_COUNT(&mask) : 0;
     const auto rtt = measure_core_round_trip();
-    fmt::print("cpu        {}\nkernels    {} (avx2 {}, avx512 {}, vnni {}, bf16 {})\nusable     {} CPUs\n",
-               f.brand, isa_name(best_isa()), f.avx2, f.avx512f, f.avx512_vnni, f.avx512_bf16, cpus);
+    fmt::print(
+        "cpu        {}\nkernels    {} (avx2 {}, avx512 {}, vnni {}, bf16 {}, amx-int8 {})\nusable     {} "
+        "CPUs\n",
+        f.brand, isa_name(best_isa()), f.avx2, f.avx512f, f.avx512_vnni, f.avx512_bf16, f.amx_int8, cpus);
     if (rtt) fmt::print("core RTT   {:.0f} ns (cpu{} <-> cpu{})\n", rtt->ns, rtt->cpu_a, rtt->cpu_b);
     if (o->json) {
       nlohmann::json j = {{"cpu", f.brand},
                           {"isa", isa_name(best_isa())},
                           {"avx512_vnni", f.avx512_vnni},
                           {"avx512_bf16", f.avx512_bf16},
+                          {"amx_int8", f.amx_int8},
                           {"cpus", cpus}};
       if (rtt) j["core_rtt_ns"] = rtt->ns;
       fmt::print("{}\n", j.dump());
