@@ -82,8 +82,7 @@ __attribute__((always_inline)) inline void requantize_store(const int32_t* acc, 
                               requant_f32(load_acc(a0 + 16, rq.comp[r]), s0, hi),
                               requant_f32(load_acc(a0 + 32, rq.comp[r + 1]), s1, hi),
                               requant_f32(load_acc(a0 + 48, rq.comp[r + 1]), s1, hi), zp16, rq.y_signed);
-      store_runs(y + r * ldy, _mm512_castsi512_si256(q), store);
-      if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), store);
+      store_rows2(y, ldy, r, rows, q, store);
     }
     return;
   }
@@ -95,10 +94,7 @@ __attribute__((always_inline)) inline void requantize_store(const int32_t* acc, 
               requant_f32(load_acc(a0 + 64, rq.comp[r + 2]), _mm512_set1_ps(rq.scale[r + 2]), hi),
               requant_f32(load_acc(a0 + 96, rq.comp[r + 3]), _mm512_set1_ps(rq.scale[r + 3]), hi), zp16,
               rq.y_signed);
-    store_runs(y + r * ldy, _mm512_castsi512_si128(q), store);
-    if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti32x4_epi32(q, 1), store);
-    if (r + 2 < rows) store_runs(y + (r + 2) * ldy, _mm512_extracti32x4_epi32(q, 2), store);
-    if (r + 3 < rows) store_runs(y + (r + 3) * ldy, _mm512_extracti32x4_epi32(q, 3), store);
+    store_rows4(y, ldy, r, rows, q, store);
   }
 }
 

@@ -59,10 +59,7 @@ void qconv_tile16(const uint8_t* col, const int8_t* wpack, int64_t k4, const QRe
                             requant_f32(acc[r + 1], _mm512_set1_ps(rq.scale[r + 1]), hi),
                             requant_f32(acc[r + 2], _mm512_set1_ps(rq.scale[r + 2]), hi),
                             requant_f32(acc[r + 3], _mm512_set1_ps(rq.scale[r + 3]), hi), zp16, rq.y_signed);
-    store_runs(y + r * ldy, _mm512_castsi512_si128(q), store);
-    if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti32x4_epi32(q, 1), store);
-    if (r + 2 < rows) store_runs(y + (r + 2) * ldy, _mm512_extracti32x4_epi32(q, 2), store);
-    if (r + 3 < rows) store_runs(y + (r + 3) * ldy, _mm512_extracti32x4_epi32(q, 3), store);
+    store_rows4(y, ldy, r, rows, q, store);
   }
 }
 
@@ -95,8 +92,7 @@ void qconv_tile_avx512vnni(const uint8_t* col, const int8_t* wpack, int64_t k4, 
     const __m512i q =
         pack4(requant_f32(acc[r][0], s0, hi), requant_f32(acc[r][1], s0, hi),
               requant_f32(acc[r + 1][0], s1, hi), requant_f32(acc[r + 1][1], s1, hi), zp16, rq.y_signed);
-    store_runs(y + r * ldy, _mm512_castsi512_si256(q), store);
-    if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), store);
+    store_rows2(y, ldy, r, rows, q, store);
   }
 }
 

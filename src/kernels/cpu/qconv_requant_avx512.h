@@ -65,4 +65,19 @@ inline void store_runs(uint8_t* y, __m128i v, const QTileStore& st) {
                          static_cast<__mmask16>(st.lanes[s]), v);
 }
 
+// Requantized rows r .. r + 3 of a tile of at most 16 pixels (the four 16-byte quarters of q), those below
+// `rows`, at y + row * ldy.
+inline void store_rows4(uint8_t* y, int64_t ldy, int r, int rows, __m512i q, const QTileStore& st) {
+  store_runs(y + r * ldy, _mm512_castsi512_si128(q), st);
+  if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti32x4_epi32(q, 1), st);
+  if (r + 2 < rows) store_runs(y + (r + 2) * ldy, _mm512_extracti32x4_epi32(q, 2), st);
+  if (r + 3 < rows) store_runs(y + (r + 3) * ldy, _mm512_extracti32x4_epi32(q, 3), st);
+}
+
+// Requantized rows r and r + 1 (if below `rows`) of a 32-pixel tile: the two halves of q.
+inline void store_rows2(uint8_t* y, int64_t ldy, int r, int rows, __m512i q, const QTileStore& st) {
+  store_runs(y + r * ldy, _mm512_castsi512_si256(q), st);
+  if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), st);
+}
+
 }  // namespace verge::qsimd
