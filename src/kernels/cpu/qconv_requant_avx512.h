@@ -9,6 +9,9 @@
 #include "kernels/cpu/qconv.h"
 
 namespace verge::qsimd {
+// Internal linkage: the files that include this are compiled with different ISA flags (AMX files also
+// with VBMI), so no copy may be shared through the linker.
+namespace {
 
 // float32 requantization of 16 accumulators to int32 (see qconv.h): a value past qmax - y_zp is clamped
 // first (cvtps2dq would turn it into INT_MIN); one below -2^31 becomes INT_MIN, which the saturating
@@ -80,4 +83,5 @@ inline void store_rows2(uint8_t* y, int64_t ldy, int r, int rows, __m512i q, con
   if (r + 1 < rows) store_runs(y + (r + 1) * ldy, _mm512_extracti64x4_epi64(q, 1), st);
 }
 
+}  // namespace
 }  // namespace verge::qsimd
