@@ -107,6 +107,26 @@ Status infer_qglobal_average_pool(InferContext& c) {
   return Status::ok();
 }
 
+Status infer_qaverage_pool(InferContext& c) {
+  for (size_t i = 0; i < 5; ++i)
+    if (!c.has_input(i)) return c.invalid("inputs X, X_scale, X_zp, Y_scale, Y_zp are required");
+  for (size_t i : {0, 2, 4}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
+  for (size_t i : {1, 3}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kFloat32}));
+  for (size_t i = 1; i < 5; ++i)
+    if (shape_numel(c.shape(i)) != 1)
+      return c.invalid("input {} must hold one value (per-tensor quantization)", i);
+  if (c.dtype(2) != c.dtype(0)) return c.invalid("X_zp must have X's type");
+  const Shape& x = c.shape(0);
+  if (c.rank(0) != 4) return c.invalid("X must be [N, C, H, W], got {}", shape_to_string(x));
+  const int64_t ceil_mode = c.node().get_int("ceil_mode", 0), cip = c.node().get_int("count_include_pad", 0);
+  if (ceil_mode != 0 && ceil_mode != 1) return c.invalid("ceil_mode must be 0 or 1, got {}", ceil_mode);
+  if (cip != 0 && cip != 1) return c.invalid("count_include_pad must be 0 or 1, got {}", cip);
+  VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
+                         conv_geometry(c.node(), std::span(x).subspan(2), {}, ceil_mode != 0));
+  c.set_output(0, c.dtype(4), Shape{x[0], x[1], g.out[0], g.out[1]});
+  return Status::ok();
+}
+
 Status infer_to_blocked(InferContext& c) {
   VERGE_ASSIGN_OR_RETURN(int64_t b, block_of(c));
   if (!c.has_input(0) || c.rank(0) < 3) return c.invalid("ToBlocked needs an [N, C, spatial...] input");

@@ -6,7 +6,8 @@
 //                                               saturation already implements it)
 //   Q(act(Gemm/MatMul(DQ(a), DQ(w), bias))) -> Reshape -> 1x1 QLinearConv -> Reshape (2-D A, constant W)
 //   Q(op(DQ(x)...)) with equal parameters   -> op on the quantized tensors (MaxPool, GlobalMaxPool,
-//                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat)
+//                                               Reshape, Flatten, Transpose, Squeeze, Unsqueeze, Concat,
+//                                               nearest Resize, Slice, Gather)
 //   Q(Concat(DQ(a), DQ(b), ...))            -> Concat of the quantized tensors, each input whose parameters
 //                                               differ from the output's first through a requantizing
 //                                               verge.QLut (exact)
@@ -15,6 +16,7 @@
 //   Q(f(DQ(x))), f elementwise (Sigmoid, HardSigmoid, HardSwish, Tanh, ...) -> verge.QLut (exact)
 //   QAdd / QMul(a, QLut(a)) (SiLU, x * HardSigmoid(x), ...)                   -> verge.QLut (exact)
 //   Q(GlobalAveragePool(DQ(x)))             -> verge.QGlobalAveragePool (integer sum, float32 scale)
+//   Q(AveragePool(DQ(x))), 4-D x            -> verge.QAveragePool (integer window sums, float32 scale)
 //   Q(DQ(x)) with equal parameters          -> x
 // Convolutions differ from the float QDQ graph only in rounding: the integer path sums exactly and
 // requantizes with one double multiply, the float path sums in float; outputs differ by at most one
@@ -93,8 +95,8 @@ class Rewriter {
         changes += rewrite_binary(k);
       else if (op == OpId::QAdd || op == OpId::QMul)
         changes += fold_lut_operand(k);
-      else if (op == OpId::GlobalAveragePool)
-        changes += rewrite_global_average_pool(k);
+      else if (op == OpId::GlobalAveragePool || op == OpId::AveragePool)
+        changes += rewrite_average_pool(k);
       else if (lut_op(op))
         changes += rewrite_lut(k);
       else if (op == OpId::QuantizeLinear)
@@ -169,13 +171,16 @@ class Rewriter {
     return 1;
   }
 
-  // Ops that commute with (monotone, per-tensor) quantization run on the quantized tensors.
+  // Ops that commute with (monotone, per-tensor) quantization run on the quantized tensors: they select,
+  // move or take the maximum of values (Resize only in nearest mode).
   int passthrough(size_t k) {
     ir::Node& n = g_.nodes[k];
     static constexpr OpId kOps[] = {OpId::MaxPool,   OpId::GlobalMaxPool, OpId::Reshape,   OpId::Flatten,
-                                    OpId::Transpose, OpId::Squeeze,       OpId::Unsqueeze, OpId::Concat};
+                                    OpId::Transpose, OpId::Squeeze,       OpId::Unsqueeze, OpId::Concat,
+                                    OpId::Resize,    OpId::Slice,         OpId::Gather};
     if (std::find(std::begin(kOps), std::end(kOps), n.op) == std::end(kOps)) return 0;
     if (n.op == OpId::MaxPool && n.output(1) != ir::kNoValue) return 0;
+    if (n.op == OpId::Resize && n.get_string("mode", "nearest") != "nearest") return 0;
     const ir::NodeId qi = q_user(n.outputs[0]);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
@@ -376,22 +381,27 @@ class Rewriter {
     return 0;
   }
 
-  // Q(GlobalAveragePool(DQ(x))), per-tensor parameters -> verge.QGlobalAveragePool (integer sum, one
-  // float32 scale; differs from the float graph by rounding only, at most one step).
-  int rewrite_global_average_pool(size_t k) {
+  // Q(GlobalAveragePool(DQ(x))) / Q(AveragePool(DQ(x))) on 4-D x, per-tensor parameters ->
+  // verge.QGlobalAveragePool / verge.QAveragePool (integer sums, one float32 scale; differ from the float
+  // graph by rounding only, at most one step).
+  int rewrite_average_pool(size_t k) {
     const ir::Node n = g_.nodes[k];
+    const bool global = n.op == OpId::GlobalAveragePool;
     const ir::Node* dq = dq_of(n.input(0));
     if (!dq) return 0;
     auto px = qparams(g_, *dq);
     if (!px || !px->per_tensor()) return 0;
+    if (!global && (!types_[static_cast<size_t>(dq->input(0))] ||
+                    types_[static_cast<size_t>(dq->input(0))]->shape.size() != 4))
+      return 0;
     const auto [qi, py] = int8_q_user(n.outputs[0]);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
-    ir::Node pool{.op = OpId::QGlobalAveragePool,
-                  .op_type = "QGlobalAveragePool",
-                  .domain = "verge",
-                  .name = n.name,
-                  .since_version = 1};
+    ir::Node pool = n;  // AveragePool's attributes stay
+    pool.op = global ? OpId::QGlobalAveragePool : OpId::QAveragePool;
+    pool.op_type = global ? "QGlobalAveragePool" : "QAveragePool";
+    pool.domain = "verge";
+    pool.since_version = 1;
     pool.inputs = {dq->input(0), dq->input(1),
                    zp_value(*dq, types_[static_cast<size_t>(dq->input(0))]->dtype), q.input(1),
                    zp_value(q, py->qtype)};

@@ -420,6 +420,48 @@ TEST(QuantizedOps, QuantizeLinearAvx512) {
 
 // verge.QGlobalAveragePool: the AVX-512 byte sums against the reference, planes around the 64-byte vectors,
 // int8 / uint8 in and out, sums that saturate the output.
+// verge.QAveragePool's separable kernel against its reference, bit for bit: windows 2-7, strides 1-3, pads
+// 0-3, count_include_pad and ceil_mode on and off, odd planes, uint8 / int8 in and out, batch 2.
+TEST(QuantizedOps, QAveragePoolRows) {
+  std::mt19937 rng(9);
+  struct Case {
+    Shape shape;
+    int64_t k, stride, pad;
+  };
+  for (const Case& cs :
+       {Case{{2, 3, 11, 13}, 3, 1, 1}, Case{{1, 4, 12, 12}, 2, 2, 0}, Case{{1, 2, 17, 9}, 5, 3, 2},
+        Case{{1, 3, 35, 35}, 3, 1, 1}, Case{{1, 2, 8, 8}, 7, 1, 3}, Case{{1, 1, 1, 5}, 3, 2, 1}})
+    for (int64_t include_pad : {0, 1})
+      for (int64_t ceil : {0, 1})
+        for (bool xs8 : {false, true})
+          for (bool ys8 : {false, true}) {
+            SCOPED_TRACE(shape_to_string(cs.shape) + " k" + std::to_string(cs.k) + " s" +
+                         std::to_string(cs.stride) + " p" + std::to_string(cs.pad) + " cip" +
+                         std::to_string(include_pad) + " ceil" + std::to_string(ceil) +
+                         (xs8 ? " s8x" : " u8x") + (ys8 ? " s8y" : " u8y"));
+            KernelCase kc("QAveragePool", "verge");
+            if (xs8)
+              kc.input(random_ints<int8_t>(rng, cs.shape, -128, 127))
+                  .constant(Tensor::scalar<float>(0.05f))
+                  .constant(Tensor::scalar<int8_t>(-9));
+            else
+              kc.input(random_ints<uint8_t>(rng, cs.shape, 0, 255))
+                  .constant(Tensor::scalar<float>(0.05f))
+                  .constant(Tensor::scalar<uint8_t>(131));
+            kc.constant(Tensor::scalar<float>(0.03f));
+            if (ys8)
+              kc.constant(Tensor::scalar<int8_t>(3));
+            else
+              kc.constant(Tensor::scalar<uint8_t>(90));
+            kc.attr_ints("kernel_shape", {cs.k, cs.k})
+                .attr_ints("strides", {cs.stride, cs.stride})
+                .attr_ints("pads", {cs.pad, cs.pad, cs.pad, cs.pad})
+                .attr_int("count_include_pad", include_pad)
+                .attr_int("ceil_mode", ceil);
+            EXPECT_GT(check_variants(kc, "qaverage_pool_rows"), 0);
+          }
+}
+
 TEST(QuantizedOps, QGlobalAveragePoolAvx512) {
   std::mt19937 rng(8);
   for (Shape shape :

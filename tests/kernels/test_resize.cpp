@@ -1,5 +1,7 @@
-// Resize: the precomputed-taps float32 kernel against the reference over every coordinate transformation
-// and nearest mode it accepts, up- and downsampling, scales and sizes, odd sizes.
+// Resize: the precomputed-taps float32 and 8-bit kernels against the reference over every coordinate
+// transformation and nearest mode they accept, up- and downsampling, scales and sizes, odd sizes.
+#include <cstring>
+
 #include "kernel_check.h"
 
 namespace verge::test {
@@ -49,6 +51,33 @@ TEST(ResizeF32, LinearEveryModeUpAndDown) {
     check("linear", coord, "floor", {1, 4, 5, 4}, {}, {1, 4, 13, 1});
     check("linear", coord, "floor", {1, 1, 1, 1}, {1, 1, 3, 2});
   }
+}
+
+// The 8-bit kernel (nearest only): uint8 and int8 tensors, bit for bit.
+TEST(Resize8bit, NearestEveryModeUpAndDown) {
+  for (DType type : {DType::kUInt8, DType::kInt8})
+    for (const char* coord : {"half_pixel", "align_corners", "asymmetric"})
+      for (const char* nearest : {"round_prefer_floor", "floor", "ceil"})
+        for (auto [in, scales] : {std::pair<Shape, std::vector<float>>{{1, 3, 7, 5}, {1, 1, 2, 3}},
+                                  {{2, 2, 9, 11}, {1, 1, 0.5f, 0.6f}}}) {
+          std::mt19937 rng(static_cast<unsigned>(in[2] * 31 + in[3]));
+          Tensor x = Tensor::allocate(type, in).value();
+          std::uniform_int_distribution<int> u(0, 255);
+          for (int64_t i = 0; i < x.numel(); ++i)
+            static_cast<uint8_t*>(x.raw())[i] = static_cast<uint8_t>(u(rng));
+          KernelCase kc("Resize");
+          kc.attr_string("mode", "nearest")
+              .attr_string("coordinate_transformation_mode", coord)
+              .attr_string("nearest_mode", nearest);
+          kc.input(std::move(x)).omitted().constant(floats(scales));
+          EXPECT_GT(check_variants(kc, "resize_8bit_2d"), 0) << coord << " " << nearest;
+        }
+  std::mt19937 rng(5);
+  KernelCase linear("Resize");
+  Tensor x = Tensor::allocate(DType::kUInt8, {1, 1, 4, 4}).value();
+  std::memset(x.raw(), 7, x.nbytes());
+  linear.attr_string("mode", "linear").input(std::move(x)).omitted().constant(floats({1, 1, 2, 2}));
+  EXPECT_EQ(check_variants(linear, "resize_8bit_2d"), 0);  // linear on bytes: not this kernel
 }
 
 TEST(ResizeF32, RejectsWhatItDoesNotCover) {

@@ -300,6 +300,82 @@ TEST(QuantizedGraph, GlobalAveragePoolRunsOnIntegers) {
   }
 }
 
+// AveragePool between Q/DQ pairs runs as verge.QAveragePool on the bytes: within one step of the float
+// graph (rounding only), across pads with and without count_include_pad, strides, ceil_mode.
+TEST(QuantizedGraph, AveragePoolRunsOnIntegers) {
+  struct Case {
+    int64_t k, stride, pad, include_pad, ceil;
+  };
+  for (bool s8 : {false, true})
+    for (Case cs : {Case{3, 1, 1, 0, 0}, Case{3, 1, 1, 1, 0}, Case{2, 2, 0, 0, 0}, Case{3, 2, 1, 0, 1},
+                    Case{3, 2, 1, 1, 1}, Case{2, 2, 0, 1, 1}, Case{5, 3, 2, 0, 0}}) {
+      SCOPED_TRACE(std::to_string(s8) + " k" + std::to_string(cs.k) + " s" + std::to_string(cs.stride) +
+                   " p" + std::to_string(cs.pad) + " cip" + std::to_string(cs.include_pad) + " ceil" +
+                   std::to_string(cs.ceil));
+      GraphBuilder b;
+      const std::string x = qdq(b, b.input("x", {2, 5, 11, 13}), 0.05f, s8 ? 4 : 120, s8);
+      const std::string pool = b.node("AveragePool", {x},
+                                      {{"kernel_shape", std::vector<int64_t>{cs.k, cs.k}},
+                                       {"strides", std::vector<int64_t>{cs.stride, cs.stride}},
+                                       {"pads", std::vector<int64_t>{cs.pad, cs.pad, cs.pad, cs.pad}},
+                                       {"count_include_pad", cs.include_pad},
+                                       {"ceil_mode", cs.ceil}});
+      const int64_t oh = (11 + 2 * cs.pad - cs.k + (cs.ceil ? cs.stride - 1 : 0)) / cs.stride + 1;
+      const int64_t ow = (13 + 2 * cs.pad - cs.k + (cs.ceil ? cs.stride - 1 : 0)) / cs.stride + 1;
+      b.output(qdq(b, pool, 0.03f, s8 ? -5 : 100, s8), {2, 5, oh, ow});
+      const Tensor input = test::random_tensor(rng, {2, 5, 11, 13}, -3.f, 6.f);
+      std::map<std::string, int> ops;
+      const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+      const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+      EXPECT_EQ(ops["QAveragePool"], 1);
+      EXPECT_EQ(ops.count("AveragePool"), 0u);
+      auto [worst, frac] = step_diff(got, expected, 0.03f);
+      EXPECT_LE(worst, 1.0 + 1e-4);  // one step, measured in float
+      EXPECT_LT(frac, 0.05);
+    }
+}
+
+// Selection ops between Q/DQ pairs with equal parameters run on the bytes, exactly: nearest Resize (the
+// 8-bit kernel), Slice, Gather; a linear Resize stays float.
+TEST(QuantizedGraph, NearestResizeSliceGatherRunOnIntegers) {
+  for (bool s8 : {false, true}) {
+    SCOPED_TRACE(s8);
+    GraphBuilder b;
+    const float s = 0.04f;
+    const int zp = s8 ? -3 : 117;
+    std::string y = qdq(b, b.input("x", {1, 6, 5, 7}), s, zp, s8);
+    Tensor scales = Tensor::allocate(DType::kFloat32, {4}).value();
+    const float sc[4] = {1, 1, 2, 2};
+    std::copy(sc, sc + 4, scales.data<float>());
+    const std::string roi = b.constant("roi", Tensor::allocate(DType::kFloat32, {0}).value());
+    y = qdq(b, b.node("Resize", {y, roi, b.constant("scales", scales)}, {{"mode", std::string("nearest")}}),
+            s, zp, s8);
+    auto ints = [](std::vector<int64_t> v) {
+      Tensor t = Tensor::allocate(DType::kInt64, {static_cast<int64_t>(v.size())}).value();
+      std::copy(v.begin(), v.end(), t.data<int64_t>());
+      return t;
+    };
+    y = qdq(b,
+            b.node("Slice", {y, b.constant("st", ints({1, 2})), b.constant("en", ints({5, 12})),
+                             b.constant("ax", ints({1, 2}))}),
+            s, zp, s8);
+    y = qdq(b, b.node("Gather", {y, b.constant("idx", ints({3, 0, 2}))}, {{"axis", int64_t{1}}}), s, zp, s8);
+    const std::string lin =
+        b.node("Resize", {y, roi, b.constant("scales2", scales)}, {{"mode", std::string("linear")}});
+    b.output(qdq(b, lin, s, zp, s8), {1, 3, 20, 28});
+    const Tensor input = test::random_tensor(rng, {1, 6, 5, 7}, -4.f, 6.f);
+    std::map<std::string, int> ops;
+    const Tensor expected = run_at(b.bytes(), OptLevel::kNone, input);
+    const Tensor got = run_at(b.bytes(), OptLevel::kAll, input, &ops);
+    EXPECT_EQ(ops["Resize"], 2);  // the nearest one on bytes, the linear one in float
+    EXPECT_EQ(ops["Slice"], 1);
+    EXPECT_EQ(ops["Gather"], 1);
+    EXPECT_EQ(ops["QuantizeLinear"], 2);    // the input, after the linear Resize
+    EXPECT_EQ(ops["DequantizeLinear"], 2);  // before the linear Resize, the output
+    EXPECT_EQ(step_diff(got, expected, s).first, 0.0);
+  }
+}
+
 TEST(QuantizedGraph, QdqPairsCancel) {
   GraphBuilder b;
   const std::string x = qdq(b, b.input("x", {2, 5}), 0.1f, 10);

@@ -3,16 +3,19 @@
 //   (kernels/cpu/quantize.h)
 //   MaxPool on uint8 / int8 (2-D, no Indices output, dilation 1): windows clipped to the input, so padding
 //   never wins, exactly as the reference; portable C++ and AVX-512BW.
+//   verge.QAveragePool (2-D, dilation 1): separable exact sums, the reference's float32 operations.
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 
+#include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "ir/conv_geometry.h"
 #include "kernels/cpu/quantize.h"
 #include "kernels/kernel.h"
 #include "kernels/ref/quant_math.h"
+#include "runtime/exec_options.h"
 
 namespace verge {
 namespace {
@@ -230,6 +233,91 @@ class MaxPoolInt8 final : public Kernel {
   MaxPoolPlane g_;
 };
 
+// verge.QAveragePool: per output row, the int32 sums of its window rows over the whole width (an add of
+// rows the compiler vectorizes), then per output column the sum of its window columns of those; per axis
+// position the valid and padded tap counts are precomputed. Exact integer sums and the reference's float32
+// operations (kernels/ref/verge.cpp), so bit-exact; O(k) adds per output instead of k x k branches.
+class QAveragePoolRows final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& x = c.shape(0);
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(c.node(), std::span(x).subspan(2), {},
+                                                         c.node().get_int("ceil_mode", 0) != 0));
+    planes_ = x[0] * x[1], h_ = x[2], w_ = x[3], oh_ = g.out[0], ow_ = g.out[1];
+    include_pad_ = c.node().get_int("count_include_pad", 0) != 0;
+    rows_ = axis(g, 0, h_), cols_ = axis(g, 1, w_);
+    x_s8_ = c.dtype(0) == DType::kInt8;
+    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
+    quantize_ = cpu_has(Isa::kAvx512)    ? quantize_f32_avx512
+                : cpu_has(Isa::kAvx2Fma) ? quantize_f32_avx2
+                                         : nullptr;
+    c.request_scratch(static_cast<size_t>(threads_ * (w_ + ow_)) * sizeof(int32_t));
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    const bool y_s8 = c.output(0).dtype() == DType::kInt8;
+    const float xs = c.input(1).data<float>()[0], ys = c.input(3).data<float>()[0];
+    const int64_t xz = c.input(2).get_as_int64(0);
+    const auto yz = static_cast<int32_t>(c.input(4).get_as_int64(0));
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    parallel_for(c.pool, planes_ * oh_, 8, [&](int64_t begin, int64_t end) {
+      int32_t* colsum = static_cast<int32_t*>(c.scratch) + ThreadPool::thread_index() * (w_ + ow_);
+      auto* v = reinterpret_cast<float*>(colsum + w_);  // the row's values before quantization
+      for (int64_t u = begin; u < end; ++u) {
+        const int64_t p = u / oh_, oy = u % oh_;
+        const auto r = static_cast<size_t>(oy);
+        std::fill(colsum, colsum + w_, 0);
+        for (int64_t iy = rows_.lo[r]; iy < rows_.hi[r]; ++iy) {
+          const uint8_t* row = x + (p * h_ + iy) * w_;
+          if (x_s8_)
+            for (int64_t ix = 0; ix < w_; ++ix) colsum[ix] += static_cast<int8_t>(row[ix]);
+          else
+            for (int64_t ix = 0; ix < w_; ++ix) colsum[ix] += row[ix];
+        }
+        uint8_t* yr = y + u * ow_;
+        for (int64_t ox = 0; ox < ow_; ++ox) {
+          const auto k = static_cast<size_t>(ox);
+          int64_t sum = 0;
+          for (int64_t ix = cols_.lo[k]; ix < cols_.hi[k]; ++ix) sum += colsum[ix];
+          const int64_t inside = (rows_.hi[r] - rows_.lo[r]) * (cols_.hi[k] - cols_.lo[k]);
+          const int64_t count = include_pad_ ? rows_.padded[r] * cols_.padded[k] : inside;
+          sum -= xz * inside;
+          v[ox] =
+              count > 0 ? static_cast<float>(sum) * ref::quant::global_average_multiplier(xs, count) : 0.f;
+        }
+        if (quantize_)  // bit-exact with quantize_byte (kernels/cpu/quantize.h)
+          quantize_(v, ow_, ys, yz, y_s8 ? -128 : 0, y_s8 ? 127 : 255, yr);
+        else
+          for (int64_t ox = 0; ox < ow_; ++ox) yr[ox] = ref::quant::quantize_byte(v[ox], ys, yz, y_s8);
+      }
+    });
+    return Status::ok();
+  }
+  const char* name() const override { return "qaverage_pool_rows"; }
+
+ private:
+  struct Axis {
+    std::vector<int64_t> lo, hi,
+        padded;  // per output position: taps inside [lo, hi), taps inside the padding
+  };
+  static Axis axis(const ConvGeometry& g, size_t d, int64_t n) {
+    Axis a;
+    for (int64_t o = 0; o < g.out[d]; ++o) {
+      const int64_t start = o * g.strides[d] - g.pads_begin[d], end = start + g.kernel[d];
+      a.lo.push_back(std::clamp<int64_t>(start, 0, n));
+      a.hi.push_back(std::clamp<int64_t>(end, a.lo.back(), n));
+      a.padded.push_back(
+          std::max<int64_t>(0, std::min(end, n + g.pads_end[d]) - std::max(start, -g.pads_begin[d])));
+    }
+    return a;
+  }
+  Axis rows_, cols_;
+  int64_t planes_ = 0, h_ = 0, w_ = 0, oh_ = 0, ow_ = 0, threads_ = 1;
+  bool include_pad_ = false, x_s8_ = false;
+  void (*quantize_)(const float*, int64_t, float, int32_t, int32_t, int32_t, uint8_t*) = nullptr;
+};
+
 }  // namespace
 
 bool accepts_quantize_f32_avx512(const PrepareContext& c) {
@@ -271,6 +359,15 @@ std::unique_ptr<Kernel> make_qglobal_average_pool_avx512(const ir::Node&) {
 
 // 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide, the
 // last window ending inside the scalar pass's frame.
+// 2-D windows without dilation (AveragePool has none before opset 19).
+bool accepts_qaverage_pool_rows(const PrepareContext& c) {
+  const auto d = c.node().get_ints("dilations", {1, 1});
+  return c.shape(0).size() == 4 && std::all_of(d.begin(), d.end(), [](int64_t v) { return v == 1; });
+}
+std::unique_ptr<Kernel> make_qaverage_pool_rows(const ir::Node&) {
+  return std::make_unique<QAveragePoolRows>();
+}
+
 bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();
   if (n.op != OpId::MaxPool || c.shape(0).size() != 4 || c.has_output(1)) return false;

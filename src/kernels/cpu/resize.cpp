@@ -1,11 +1,13 @@
-// float32 4-D Resize, nearest and linear, with scales or sizes known at prepare and N, C unscaled (the
-// image-resize and FPN/YOLO-upsample case). prepare maps every output row and column to its input taps
+// 4-D Resize with scales or sizes known at prepare and N, C unscaled (the image-resize and FPN/YOLO-upsample
+// case): float32 nearest and linear, and 8-bit nearest (the int8 graph's upsample: nearest selects bytes,
+// so it runs on the quantized tensor exactly). prepare maps every output row and column to its input taps
 // once (kernels/ref/resize_taps.h, the reference kernel's own geometry); run is then a gather (nearest;
 // an output row whose source row repeats is a copy of the previous one) or a separable 2x2 blend in float
 // (linear; the reference accumulates in double). Zero-weight taps are skipped as in the reference, so an
 // infinite neighbour does not turn into NaN.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/thread_pool.h"
 #include "kernels/kernel.h"
@@ -39,7 +41,8 @@ bool axis_geometry(const PrepareContext& c, int d, int64_t in, int64_t out, Resi
   return true;
 }
 
-class ResizeF32 final : public Kernel {
+template <class T>
+class Resize2d final : public Kernel {
  public:
   Status prepare(PrepareContext& c) override {
     VERGE_RETURN_IF_ERROR(ref::parse_resize_params(c.node(), p_));
@@ -75,23 +78,23 @@ class ResizeF32 final : public Kernel {
   }
 
   Status run(const RunContext& c) override {
-    const float* x = c.input(0).data<float>();
-    float* y = c.output(0).data<float>();
+    const T* x = c.input(0).data<T>();
+    T* y = c.output(0).data<T>();
     if (c.output(0).numel() == 0) return Status::ok();
     parallel_for(c.pool, planes_ * oh_, grain_, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         const int64_t plane = r / oh_, oh = r % oh_;
-        const float* src = x + plane * h_ * w_;
-        float* dst = y + r * ow_;
+        const T* src = x + plane * h_ * w_;
+        T* dst = y + r * ow_;
         const auto k = static_cast<size_t>(oh);
         if (nearest_) {
           if (oh > 0 && r > begin && rows_.i0[k] == rows_.i0[k - 1]) {
-            std::memcpy(dst, dst - ow_, static_cast<size_t>(ow_) * sizeof(float));
+            std::memcpy(dst, dst - ow_, static_cast<size_t>(ow_) * sizeof(T));
             continue;
           }
-          const float* row = src + rows_.i0[k] * w_;
+          const T* row = src + rows_.i0[k] * w_;
           for (int64_t o = 0; o < ow_; ++o) dst[o] = row[cols_.i0[static_cast<size_t>(o)]];
-        } else {
+        } else if constexpr (std::is_same_v<T, float>) {
           const float* r0 = src + rows_.i0[k] * w_;
           const float* r1 = src + rows_.i1[k] * w_;
           const float a = rows_.w0[k], b = rows_.w1[k];
@@ -108,7 +111,7 @@ class ResizeF32 final : public Kernel {
     });
     return Status::ok();
   }
-  const char* name() const override { return "resize_f32_2d"; }
+  const char* name() const override { return std::is_same_v<T, float> ? "resize_f32_2d" : "resize_8bit_2d"; }
 
  private:
   ResizeParams p_;
@@ -117,13 +120,14 @@ class ResizeF32 final : public Kernel {
   bool nearest_ = true;
 };
 
-}  // namespace
-
-bool accepts_resize_f32_2d(const PrepareContext& c) {
+// N, C unscaled, constant scales or sizes, no cubic or tf_crop_and_resize, a 4-D input of `type` (other
+// than float32: nearest only, as linear would round differently from the float QDQ graph).
+bool accepts_resize_2d(const PrepareContext& c, DType type) {
   ResizeParams p;
   if (!ref::parse_resize_params(c.node(), p).is_ok() || p.upsample) return false;
   if (p.mode == ref::ResizeMode::kCubic || p.coord == ref::ResizeCoord::kTfCropAndResize) return false;
-  if (c.dtype(0) != DType::kFloat32 || c.shape(0).size() != 4 || !c.has_output(0)) return false;
+  if (c.dtype(0) != type || c.shape(0).size() != 4 || !c.has_output(0)) return false;
+  if (type != DType::kFloat32 && p.mode != ref::ResizeMode::kNearest) return false;
   const Shape& in = c.shape(0);
   const Shape& out = c.output(0).shape;
   if (out.size() != 4 || out[0] != in[0] || out[1] != in[1]) return false;
@@ -136,6 +140,14 @@ bool accepts_resize_f32_2d(const PrepareContext& c) {
   }
   return true;
 }
-std::unique_ptr<Kernel> make_resize_f32_2d(const ir::Node&) { return std::make_unique<ResizeF32>(); }
+
+}  // namespace
+
+bool accepts_resize_f32_2d(const PrepareContext& c) { return accepts_resize_2d(c, DType::kFloat32); }
+std::unique_ptr<Kernel> make_resize_f32_2d(const ir::Node&) { return std::make_unique<Resize2d<float>>(); }
+bool accepts_resize_8bit_2d(const PrepareContext& c) {
+  return accepts_resize_2d(c, DType::kUInt8) || accepts_resize_2d(c, DType::kInt8);
+}
+std::unique_ptr<Kernel> make_resize_8bit_2d(const ir::Node&) { return std::make_unique<Resize2d<uint8_t>>(); }
 
 }  // namespace verge

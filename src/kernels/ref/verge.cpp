@@ -2,6 +2,7 @@
 // kernels of the standard ops it fuses: that makes these oracles obviously equal to the unfused graph.
 #include <cstring>
 
+#include "ir/conv_geometry.h"
 #include "kernels/activation.h"
 #include "kernels/blocked.h"
 #include "kernels/ref/quant_math.h"
@@ -354,6 +355,56 @@ class QGlobalAveragePoolRef final : public Kernel {
 };
 }  // namespace
 
+namespace {
+class QAveragePoolRef final : public Kernel {
+ public:
+  Status prepare(PrepareContext& c) override {
+    const Shape& x = c.shape(0);
+    VERGE_ASSIGN_OR_RETURN(
+        g_, conv_geometry(c.node(), std::span(x).subspan(2), {}, c.node().get_int("ceil_mode", 0) != 0));
+    planes_ = x[0] * x[1], h_ = x[2], w_ = x[3];
+    include_pad_ = c.node().get_int("count_include_pad", 0) != 0;
+    return Status::ok();
+  }
+  Status run(const RunContext& c) override {
+    const bool x_s8 = c.input(0).dtype() == DType::kInt8, y_s8 = c.output(0).dtype() == DType::kInt8;
+    const float xs = c.input(1).data<float>()[0], ys = c.input(3).data<float>()[0];
+    const int64_t xz = c.input(2).get_as_int64(0);
+    const auto yz = static_cast<int32_t>(c.input(4).get_as_int64(0));
+    const auto* x = static_cast<const uint8_t*>(c.input(0).raw());
+    auto* y = static_cast<uint8_t*>(c.output(0).raw());
+    const int64_t oh = g_.out[0], ow = g_.out[1], pt = g_.pads_begin[0], pl = g_.pads_begin[1];
+    const int64_t hp = h_ + pt + g_.pads_end[0], wp = w_ + pl + g_.pads_end[1];
+    for (int64_t p = 0; p < planes_; ++p)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          int64_t sum = 0, inside = 0, padded = 0;
+          for (int64_t i = 0; i < g_.kernel[0]; ++i) {
+            const int64_t iy = oy * g_.strides[0] - pt + i * g_.dilations[0];
+            for (int64_t j = 0; j < g_.kernel[1]; ++j) {
+              const int64_t ix = ox * g_.strides[1] - pl + j * g_.dilations[1];
+              padded += iy + pt < hp && ix + pl < wp;  // never the taps ceil_mode adds past the padding
+              if (iy < 0 || iy >= h_ || ix < 0 || ix >= w_) continue;
+              sum += quant::byte_value(x[(p * h_ + iy) * w_ + ix], x_s8) - xz;
+              ++inside;
+            }
+          }
+          const int64_t count = include_pad_ ? padded : inside;
+          const float v =
+              count > 0 ? static_cast<float>(sum) * quant::global_average_multiplier(xs, count) : 0.f;
+          y[(p * oh + oy) * ow + ox] = quant::quantize_byte(v, ys, yz, y_s8);
+        }
+    return Status::ok();
+  }
+
+ private:
+  ConvGeometry g_;
+  int64_t planes_ = 0, h_ = 0, w_ = 0;
+  bool include_pad_ = false;
+};
+}  // namespace
+
+std::unique_ptr<Kernel> make_QAveragePool(const ir::Node&) { return std::make_unique<QAveragePoolRef>(); }
 std::unique_ptr<Kernel> make_QGlobalAveragePool(const ir::Node&) {
   return std::make_unique<QGlobalAveragePoolRef>();
 }
