@@ -91,7 +91,10 @@ Status infer_qlut(InferContext& c) {
   return Status::ok();
 }
 
-Status infer_qglobal_average_pool(InferContext& c) {
+namespace {
+// X, X_scale, X_zp, Y_scale, Y_zp of the quantized average pools: 8-bit X and zero points, float32 scales,
+// one value each (per tensor).
+Status check_qpool_inputs(InferContext& c) {
   for (size_t i = 0; i < 5; ++i)
     if (!c.has_input(i)) return c.invalid("inputs X, X_scale, X_zp, Y_scale, Y_zp are required");
   for (size_t i : {0, 2, 4}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
@@ -100,6 +103,12 @@ Status infer_qglobal_average_pool(InferContext& c) {
     if (shape_numel(c.shape(i)) != 1)
       return c.invalid("input {} must hold one value (per-tensor quantization)", i);
   if (c.dtype(2) != c.dtype(0)) return c.invalid("X_zp must have X's type");
+  return Status::ok();
+}
+}  // namespace
+
+Status infer_qglobal_average_pool(InferContext& c) {
+  VERGE_RETURN_IF_ERROR(check_qpool_inputs(c));
   if (c.rank(0) < 3) return c.invalid("X must be [N, C, spatial...], got {}", shape_to_string(c.shape(0)));
   Shape y = c.shape(0);
   std::fill(y.begin() + 2, y.end(), 1);
@@ -108,14 +117,7 @@ Status infer_qglobal_average_pool(InferContext& c) {
 }
 
 Status infer_qaverage_pool(InferContext& c) {
-  for (size_t i = 0; i < 5; ++i)
-    if (!c.has_input(i)) return c.invalid("inputs X, X_scale, X_zp, Y_scale, Y_zp are required");
-  for (size_t i : {0, 2, 4}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kUInt8, DType::kInt8}));
-  for (size_t i : {1, 3}) VERGE_RETURN_IF_ERROR(c.expect_dtype(i, {DType::kFloat32}));
-  for (size_t i = 1; i < 5; ++i)
-    if (shape_numel(c.shape(i)) != 1)
-      return c.invalid("input {} must hold one value (per-tensor quantization)", i);
-  if (c.dtype(2) != c.dtype(0)) return c.invalid("X_zp must have X's type");
+  VERGE_RETURN_IF_ERROR(check_qpool_inputs(c));
   const Shape& x = c.shape(0);
   if (c.rank(0) != 4) return c.invalid("X must be [N, C, H, W], got {}", shape_to_string(x));
   const int64_t ceil_mode = c.node().get_int("ceil_mode", 0), cip = c.node().get_int("count_include_pad", 0);
