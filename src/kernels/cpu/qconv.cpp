@@ -136,8 +136,7 @@ class QLinearConvTiles final : public Kernel {
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     const Shape& ws = c.shape(3);
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
-                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, qconv_geometry(c));
     n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3];
     m_ = ws[0], kh_ = ws[2], kw_ = ws[3];
     group_ = c.node().get_int("group", 1);
@@ -622,8 +621,7 @@ class QDepthwiseVnni final : public Kernel {
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     const Shape& ws = c.shape(3);
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
-                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, qconv_geometry(c));
     n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3], k_ = ws[2];
     stride_ = g.strides[0], ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
     flip_ = c.dtype(0) == DType::kInt8 ? 0x80 : 0;
@@ -745,7 +743,7 @@ bool accepts_qlinear_gemv_avx512vnni(const PrepareContext& c) {
   const Shape& xs = c.shape(0);
   const Shape& ws = c.shape(3);
   if (xs[2] != 1 || xs[3] != 1 || ws[2] != 1 || ws[3] != 1 || c.node().get_int("group", 1) != 1) return false;
-  auto g = conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2));
+  auto g = qconv_geometry(c);
   return g.is_ok() && g->out[0] == 1 && g->out[1] == 1 && g->pads_begin[0] == 0 && g->pads_begin[1] == 0;
 }
 std::unique_ptr<Kernel> make_qlinear_gemv_avx512vnni(const ir::Node&) {
@@ -770,7 +768,7 @@ bool accepts_qlinear_dw_avx512vnni(const PrepareContext& c) {
   if (st.size() != 2 || st[0] != st[1] || (st[0] != 1 && st[0] != 2) ||
       (di.size() == 2 && (di[0] != 1 || di[1] != 1)))
     return false;
-  auto g = conv_geometry(n, std::span(xs).subspan(2), std::span(ws).subspan(2));
+  auto g = qconv_geometry(c);
   if (!g.is_ok()) return false;
   for (int64_t p : g->pads_begin)
     if (p >= ws[2]) return false;

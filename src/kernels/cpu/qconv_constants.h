@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 
+#include "ir/conv_geometry.h"
 #include "kernels/kernel.h"
 #include "kernels/ref/quant_math.h"
 
@@ -49,6 +50,11 @@ struct QConvConstants {
   const Tensor* w_scale;
   const Tensor* bias;  // nullptr when absent
 };
+
+// The geometry of a QLinearConv node: X's and W's spatial dims (inputs 0 and 3) with its attributes.
+inline Result<ConvGeometry> qconv_geometry(const PrepareContext& c) {
+  return conv_geometry(c.node(), std::span(c.shape(0)).subspan(2), std::span(c.shape(3)).subspan(2));
+}
 
 // Constant symmetric int8 weights and constant quantization parameters with finite positive float32
 // requantization multipliers, 2-D convolution (kernels/cpu/qconv.cpp).

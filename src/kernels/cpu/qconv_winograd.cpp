@@ -58,8 +58,7 @@ class QLinearConvWinograd final : public Kernel {
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     const Shape& ws = c.shape(3);
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
-                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, qconv_geometry(c));
     n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3], m_ = ws[0];
     oh_ = g.out[0], ow_ = g.out[1], top_ = g.pads_begin[0], left_ = g.pads_begin[1];
     cp_ = (c_ + 31) / 32 * 32;
@@ -209,7 +208,6 @@ class QLinearConvWinograd final : public Kernel {
 // 3x3, stride 1, dilation 1, group 1, the weights' output bound (see the top of this file); needs VBMI.
 bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
   if (!accepts_qlinear_conv_tiles(c) || !__builtin_cpu_supports("avx512vbmi")) return false;
-  const Shape& xs = c.shape(0);
   const Shape& ws = c.shape(3);
   const ir::Node& n = c.node();
   if (n.get_int("group", 1) != 1 || ws[2] != 3 || ws[3] != 3) return false;
@@ -217,7 +215,7 @@ bool accepts_qlinear_winograd_avx512vnni(const PrepareContext& c) {
     if (s != 1) return false;
   for (int64_t d : n.get_ints("dilations", {1, 1}))
     if (d != 1) return false;
-  auto g = conv_geometry(n, std::span(xs).subspan(2), std::span(ws).subspan(2));
+  auto g = qconv_geometry(c);
   if (!g.is_ok() || g->out[0] <= 0 || g->out[1] <= 0) return false;
   // Where it beats the direct kernel (bench/micro/qconv.cpp, Zen 4, 2026-12-05): ResNet-18's 56x56, 28x28
   // and 14x14 layers (1.55-1.62x at 1 thread, 1.4-1.9x at 2); on 7x7 (4 tiles, 31% of their pixels outside
