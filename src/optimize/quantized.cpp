@@ -391,9 +391,8 @@ class Rewriter {
     if (!dq) return 0;
     auto px = qparams(g_, *dq);
     if (!px || !px->per_tensor()) return 0;
-    if (!global && (!types_[static_cast<size_t>(dq->input(0))] ||
-                    types_[static_cast<size_t>(dq->input(0))]->shape.size() != 4))
-      return 0;
+    const auto& xt = types_[static_cast<size_t>(dq->input(0))];
+    if (!xt || (!global && xt->shape.size() != 4)) return 0;
     const auto [qi, py] = int8_q_user(n.outputs[0]);
     if (qi < 0) return 0;
     const ir::Node& q = g_.nodes[static_cast<size_t>(qi)];
@@ -402,9 +401,7 @@ class Rewriter {
     pool.op_type = global ? "QGlobalAveragePool" : "QAveragePool";
     pool.domain = "verge";
     pool.since_version = 1;
-    pool.inputs = {dq->input(0), dq->input(1),
-                   zp_value(*dq, types_[static_cast<size_t>(dq->input(0))]->dtype), q.input(1),
-                   zp_value(q, py->qtype)};
+    pool.inputs = {dq->input(0), dq->input(1), zp_value(*dq, xt->dtype), q.input(1), zp_value(q, py->qtype)};
     pool.outputs = {q.outputs[0]};
     dead_[k] = 1;
     dead_[static_cast<size_t>(qi)] = 1;

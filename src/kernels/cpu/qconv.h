@@ -131,11 +131,11 @@ void qconv_tile_amx(const uint8_t* col, const int8_t* wpack, int64_t k4, const Q
 void qconv_amx_release();
 
 // Direct convolution without a panel (stride 1, kernels/cpu/qconv_direct.cpp): the input, padded, in
-// channel quads: x[(q * plane_points + point) * 4 + j] = X(channel 4 q + j, padded point) ("quad planes",
-// plane_bytes = 4 plane_points apart). The 32 grid points from x on (x already points at the first one's
-// quad-plane byte) times 32 channels: step (tap t, chunk c) multiplies the 16 quad planes of chunk c at
-// the tap's byte offset tap_off[t] by the packed weights wpack[(((t * chunks + c) * 32 + r) * 64 + b] =
-// W(m0 + r, channel 64 c + b, tap t); requantized and stored as qconv_tile_amx does.
+// channel quads: x[q * plane_bytes + point * 4 + j] = X(channel 4 q + j, padded point) ("quad planes"). The
+// 32 grid points from x on (x already points at the first one's quad-plane byte) times 32 channels: step (tap
+// t, chunk c) multiplies the 16 quad planes of chunk c at the tap's byte offset tap_off[t] by the packed
+// weights wpack[(((t * chunks + c) * 32 + r) * 64 + b] = W(m0 + r, channel 64 c + b, tap t); requantized and
+// stored as qconv_tile_amx does.
 void qconv_direct_tile_amx(const uint8_t* x, int64_t plane_bytes, const int64_t* tap_off, int taps,
                            int64_t chunks, const int8_t* wpack, const QRequant& rq, int rows, uint8_t* y,
                            int64_t ldy, const QTileStore& store);

@@ -28,8 +28,7 @@ class QLinearConvAmxDirect final : public Kernel {
   Status prepare(PrepareContext& c) override {
     const Shape& xs = c.shape(0);
     const Shape& ws = c.shape(3);
-    VERGE_ASSIGN_OR_RETURN(ConvGeometry g,
-                           conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2)));
+    VERGE_ASSIGN_OR_RETURN(ConvGeometry g, qconv_geometry(c));
     n_ = xs[0], c_ = xs[1], h_ = xs[2], w_ = xs[3], m_ = ws[0];
     const int64_t kh = ws[2], kw = ws[3], dh = g.dilations[0], dw = g.dilations[1];
     ph_ = g.pads_begin[0], pw_ = g.pads_begin[1], oh_ = g.out[0], ow_ = g.out[1];
@@ -93,11 +92,14 @@ class QLinearConvAmxDirect final : public Kernel {
       for (int64_t u = begin; u < end; ++u) write_quad_plane(x, u / real_quads, u % real_quads, quad_planes);
     });
     const int64_t tiles = n_ * ptiles_, plane = oh_ * ow_;
-    auto tile_times_channels = [&](int64_t tile, int64_t t) {
-      const int64_t n = tile / ptiles_, p0 = tile % ptiles_ * PT;
+    // The output runs of pixel tile `tile` (grid points past a row's end dropped).
+    auto store_of = [&](int64_t tile) {
+      const int64_t p0 = tile % ptiles_ * PT;
       const int pixels = static_cast<int>(std::min<int64_t>(PT, grid_q_ - p0));
-      const QTileStore st =
-          wp_ != ow_ ? QTileStore::grid(p0, pixels, wp_, ow_) : QTileStore::contiguous(pixels, p0);
+      return wp_ != ow_ ? QTileStore::grid(p0, pixels, wp_, ow_) : QTileStore::contiguous(pixels, p0);
+    };
+    auto tile_times_channels = [&](int64_t tile, const QTileStore& st, int64_t t) {
+      const int64_t n = tile / ptiles_, p0 = tile % ptiles_ * PT;
       QRequant rq = rq_base_;
       rq.comp = pack_->comp.data() + t * MR;
       rq.scale = pack_->scale.data() + t * MR;
@@ -108,15 +110,16 @@ class QLinearConvAmxDirect final : public Kernel {
     };
     if (channel_major_)  // work items: channel tile major, then pixel tile
       parallel_for(c.pool, mtiles_ * tiles, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t u = begin; u < end; ++u) tile_times_channels(u % tiles, u / tiles);
+        for (int64_t u = begin; u < end; ++u) tile_times_channels(u % tiles, store_of(u % tiles), u / tiles);
         qconv_amx_release();
       });
     else  // work items: channel part major (see prepare), then pixel tile, each over its part's channel tiles
       parallel_for(c.pool, tiles * msplit_, 1, [&](int64_t begin, int64_t end) {
         for (int64_t u = begin; u < end; ++u) {
           const int64_t part = u / tiles;
+          const QTileStore st = store_of(u % tiles);  // one per pixel tile, for all its channel tiles
           for (int64_t t = mtiles_ * part / msplit_; t < mtiles_ * (part + 1) / msplit_; ++t)
-            tile_times_channels(u % tiles, t);
+            tile_times_channels(u % tiles, st, t);
         }
         qconv_amx_release();
       });
@@ -175,10 +178,9 @@ bool accepts_qlinear_conv_amx_direct(const PrepareContext& c) {
   const auto st = c.node().get_ints("strides", {1, 1});
   const int64_t channels = c.shape(0)[1], padded = (channels + 63) / 64 * 64;
   if (st.size() != 2 || st[0] != 1 || st[1] != 1 || channels * 8 < padded * 7) return false;
-  const Shape& xs = c.shape(0);
   const Shape& ws = c.shape(3);
   if (ws[2] * ws[3] == 1) return false;
-  auto g = conv_geometry(c.node(), std::span(xs).subspan(2), std::span(ws).subspan(2));
+  auto g = qconv_geometry(c);
   return g.is_ok() && g->out[0] > 0 && g->out[1] > 0;
 }
 std::unique_ptr<Kernel> make_qlinear_conv_amx_direct(const ir::Node&) {

@@ -247,11 +247,11 @@ class QAveragePoolRows final : public Kernel {
     include_pad_ = c.node().get_int("count_include_pad", 0) != 0;
     rows_ = axis(g, 0, h_), cols_ = axis(g, 1, w_);
     x_s8_ = c.dtype(0) == DType::kInt8;
-    threads_ = c.options().pool ? c.options().pool->num_threads() : 1;
+    const int64_t threads = c.options().pool ? c.options().pool->num_threads() : 1;
     quantize_ = cpu_has(Isa::kAvx512)    ? quantize_f32_avx512
                 : cpu_has(Isa::kAvx2Fma) ? quantize_f32_avx2
                                          : nullptr;
-    c.request_scratch(static_cast<size_t>(threads_ * (w_ + ow_)) * sizeof(int32_t));
+    c.request_scratch(static_cast<size_t>(threads * (w_ + ow_)) * sizeof(int32_t));
     return Status::ok();
   }
   Status run(const RunContext& c) override {
@@ -297,9 +297,10 @@ class QAveragePoolRows final : public Kernel {
   const char* name() const override { return "qaverage_pool_rows"; }
 
  private:
+  // Per output position on one axis: the taps inside the input [lo, hi), and how many taps lie inside the
+  // padded input.
   struct Axis {
-    std::vector<int64_t> lo, hi,
-        padded;  // per output position: taps inside [lo, hi), taps inside the padding
+    std::vector<int64_t> lo, hi, padded;
   };
   static Axis axis(const ConvGeometry& g, size_t d, int64_t n) {
     Axis a;
@@ -313,7 +314,7 @@ class QAveragePoolRows final : public Kernel {
     return a;
   }
   Axis rows_, cols_;
-  int64_t planes_ = 0, h_ = 0, w_ = 0, oh_ = 0, ow_ = 0, threads_ = 1;
+  int64_t planes_ = 0, h_ = 0, w_ = 0, oh_ = 0, ow_ = 0;
   bool include_pad_ = false, x_s8_ = false;
   void (*quantize_)(const float*, int64_t, float, int32_t, int32_t, int32_t, uint8_t*) = nullptr;
 };
@@ -357,8 +358,6 @@ std::unique_ptr<Kernel> make_qglobal_average_pool_avx512(const ir::Node&) {
   return std::make_unique<QGlobalAveragePoolAvx512>();
 }
 
-// 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide, the
-// last window ending inside the scalar pass's frame.
 // 2-D windows without dilation (AveragePool has none before opset 19).
 bool accepts_qaverage_pool_rows(const PrepareContext& c) {
   const auto d = c.node().get_ints("dilations", {1, 1});
@@ -368,6 +367,8 @@ std::unique_ptr<Kernel> make_qaverage_pool_rows(const ir::Node&) {
   return std::make_unique<QAveragePoolRows>();
 }
 
+// 2-D MaxPool without Indices, dilation 1, rows up to kMaxWidth wide, windows up to kMaxKernel wide, the
+// last window ending inside the scalar pass's frame.
 bool accepts_maxpool_int8(const PrepareContext& c) {
   const ir::Node& n = c.node();
   if (n.op != OpId::MaxPool || c.shape(0).size() != 4 || c.has_output(1)) return false;
