@@ -72,7 +72,6 @@ TEST(Resize8bit, NearestEveryModeUpAndDown) {
           kc.input(std::move(x)).omitted().constant(floats(scales));
           EXPECT_GT(check_variants(kc, "resize_8bit_2d"), 0) << coord << " " << nearest;
         }
-  std::mt19937 rng(5);
   KernelCase linear("Resize");
   Tensor x = Tensor::allocate(DType::kUInt8, {1, 1, 4, 4}).value();
   std::memset(x.raw(), 7, x.nbytes());
